@@ -1,0 +1,47 @@
+# coder-k8s — see README.md. Every target installs what it needs on demand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_BIN := node_modules/.bin
+NODE := $(NODE_BIN)/node
+NPM_STAMP := node_modules/.package-lock.json
+export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
+
+.PHONY: help deps build typecheck lint test test-unit test-integration dev dev-down clean
+
+help: ## List targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+# npm ci runs when the lock file is newer than the installed tree (fresh clone included).
+$(NPM_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
+
+build: deps ## Compile TypeScript to dist/
+	npm run --silent build
+
+typecheck: deps ## Type-check everything (sources and tests)
+	npm run --silent typecheck
+
+lint: deps ## Lint (eslint, strict type-checked rules)
+	npm run --silent lint
+
+test-unit: deps ## Unit tests (pure logic)
+	npm test --silent -- --selectProjects unit
+
+test-integration: deps ## Integration tests: real HTTPS server against the fake Coder
+	npm test --silent -- --selectProjects integration
+
+test: deps typecheck lint ## Everything CI runs: typecheck, lint, unit and integration tests
+	npm test --silent
+
+dev: deps ## Start fake Coder + coder-k8s locally; writes .dev/kubeconfig
+	$(NODE) hack/dev.ts up
+
+dev-down: deps ## Stop what `make dev` started
+	$(NODE) hack/dev.ts down
+
+clean: ## Remove build outputs and local dev state
+	rm -rf dist coverage .dev

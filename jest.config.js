@@ -1,0 +1,32 @@
+// Jest runs in native ESM mode (node --experimental-vm-modules) because
+// @kubernetes/client-node 2.x ships only ESM; swc strips our TypeScript.
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
+      module: { type: 'es6' },
+      sourceMaps: 'inline',
+    },
+  ],
+};
+
+const common = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform,
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.dev/'],
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{pkg,cmd}/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/{integration,fakes}/**/*.test.ts'],
+      testTimeout: 60000,
+    },
+  ],
+};

@@ -1,0 +1,111 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// One schema source: these TypeBox schemas are the TypeScript types, the request-body
+// validator and the OpenAPI v2/v3 documents served to kubectl.
+
+const description = (text: string) => ({ description: text });
+
+export const BuildState = Type.Object(
+  {
+    versionID: Type.String(description('Coder template version ID.')),
+    versionName: Type.Optional(Type.String(description('Coder template version name.'))),
+    status: Type.String(
+      description('Provisioner job status: pending, running, succeeded, failed, canceling or canceled.'),
+    ),
+    message: Type.Optional(Type.String(description('Why the build failed or is waiting, when it did or is.'))),
+    startedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the build started.' })),
+    completedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the build finished.' })),
+  },
+  description('The state of a template version import (build) in Coder.'),
+);
+export type BuildState = Static<typeof BuildState>;
+
+export const CoderTemplateSpec = Type.Object(
+  {
+    organization: Type.String(
+      description('Coder organization name. Required on create; must equal the organization prefix of metadata.name.'),
+    ),
+    versionID: Type.Optional(
+      Type.String(
+        description('ID of an existing Coder template version to create the template from. Used on create only; read-only after.'),
+      ),
+    ),
+    displayName: Type.Optional(Type.String(description('Human-friendly template name shown in Coder.'))),
+    description: Type.Optional(Type.String(description('Template description (under 128 bytes).'))),
+    icon: Type.Optional(Type.String(description('Icon URL or path shown in Coder.'))),
+    files: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Template source: relative slash-separated path -> UTF-8 file content. Filled on GET, omitted on LIST. ' +
+          'Changing it uploads a new version, waits for its build and promotes it; identical files create no version.',
+      }),
+    ),
+  },
+  description('Desired state of a Coder template.'),
+);
+export type CoderTemplateSpec = Static<typeof CoderTemplateSpec>;
+
+export const CoderTemplateStatus = Type.Object(
+  {
+    id: Type.Optional(Type.String(description('Coder template ID (also metadata.uid).'))),
+    organizationName: Type.Optional(Type.String(description('Coder organization name.'))),
+    activeVersionID: Type.Optional(Type.String(description('ID of the active template version.'))),
+    deprecated: Type.Optional(Type.Boolean(description('Whether the template is deprecated in Coder.'))),
+    updatedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Last update time in Coder.' })),
+    activeVersionBuild: Type.Optional({ ...BuildState, description: 'Build state of the active version.' }),
+    latestVersionBuild: Type.Optional({
+      ...BuildState,
+      description:
+        'Build state of the newest version when it is not the active one: a build still running (it is promoted when it succeeds) or one that failed.',
+    }),
+  },
+  description('Observed state of a Coder template.'),
+);
+export type CoderTemplateStatus = Static<typeof CoderTemplateStatus>;
+
+export const CoderWorkspaceSpec = Type.Object(
+  {
+    organization: Type.String(
+      description('Coder organization name; must equal the organization prefix of metadata.name.'),
+    ),
+    templateName: Type.String(description('Name of the Coder template the workspace is built from.')),
+    templateVersionID: Type.Optional(
+      Type.String(description('Pin the workspace to this template version; empty uses the active version.')),
+    ),
+    running: Type.Optional(
+      Type.Boolean(description('Desired power state: true starts the workspace, false stops it. Defaults to true on create.')),
+    ),
+    ttlMillis: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Auto-stop after this many milliseconds of inactivity; 0 disables.' }),
+    ),
+    autostartSchedule: Type.Optional(
+      Type.String(description('Weekly cron schedule for auto-start, e.g. "CRON_TZ=Europe/Berlin 30 9 * * 1-5".')),
+    ),
+  },
+  description('Desired state of a Coder workspace.'),
+);
+export type CoderWorkspaceSpec = Static<typeof CoderWorkspaceSpec>;
+
+export const CoderWorkspaceStatus = Type.Object(
+  {
+    id: Type.Optional(Type.String(description('Coder workspace ID (also metadata.uid).'))),
+    ownerName: Type.Optional(Type.String(description('Username of the owner.'))),
+    organizationName: Type.Optional(Type.String(description('Coder organization name.'))),
+    templateName: Type.Optional(Type.String(description('Template the workspace is built from.'))),
+    templateVersionID: Type.Optional(Type.String(description('Template version of the latest build.'))),
+    latestBuildID: Type.Optional(Type.String(description('ID of the latest workspace build.'))),
+    latestBuildStatus: Type.Optional(
+      Type.String(
+        description('Workspace status of the latest build: pending, starting, running, stopping, stopped, failed, canceling, canceled, deleting or deleted.'),
+      ),
+    ),
+    latestBuildTransition: Type.Optional(Type.String(description('Transition of the latest build: start, stop or delete.'))),
+    outdated: Type.Optional(Type.Boolean(description('Whether a newer template version is active.'))),
+    autoShutdown: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When the running workspace will be stopped automatically.' }),
+    ),
+    lastUsedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Last time the workspace was used.' })),
+  },
+  description('Observed state of a Coder workspace.'),
+);
+export type CoderWorkspaceStatus = Static<typeof CoderWorkspaceStatus>;

@@ -1,0 +1,18 @@
+import type { AuthenticationRequest, AuthenticationResult, Authenticator } from './types.ts';
+
+/** Tries authenticators in order; the first that recognises the request decides. */
+export class UnionAuthenticator implements Authenticator {
+  readonly #authenticators: readonly Authenticator[];
+
+  constructor(authenticators: readonly Authenticator[]) {
+    this.#authenticators = authenticators;
+  }
+
+  async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
+    for (const authenticator of this.#authenticators) {
+      const result = await authenticator.authenticate(request);
+      if (result.kind !== 'none') return result;
+    }
+    return { kind: 'none' };
+  }
+}

@@ -1,0 +1,252 @@
+import type { Context } from 'koa';
+import { resourceRef } from '../api/aggregation/v1alpha1/resources.ts';
+import {
+  StatusError,
+  STALE_RESOURCE_VERSION,
+  badRequest,
+  conflict,
+  fieldRequired,
+  invalid,
+  successStatus,
+} from '../api/meta/status-error.ts';
+import type { KubeList, KubeObject } from '../api/meta/types.ts';
+import type { StorageContext } from '../storage/context.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { BackendResolver } from './backends.ts';
+import { negotiate, parseIncludeObject } from './negotiation.ts';
+import { compareObjects, paginate, parseLimit } from './paging.ts';
+import { applyConfiguration, applyPatch, parsePatchBody, patchTypeOf } from './patch.ts';
+import { dryRunOf, fieldValidationOf, queryString, readBody, readObjectBody, setWarnings } from './request.ts';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import { toTable } from './table.ts';
+import { validateObject } from './validation.ts';
+
+const FIELD_SELECTORS = ['metadata.name', 'metadata.namespace'] as const;
+/** Keys kubectl adds that these objects cannot store; not worth a warning. */
+const IGNORED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
+
+export interface ResourceHandlerOptions {
+  resolver: BackendResolver;
+  maxBodyBytes: number;
+  /** Lists every namespace's objects for all-namespaces requests. */
+  listAll: <T extends KubeObject>(storage: Storage<T>, namespaces: string[], context: (ns: string) => StorageContext) => Promise<T[]>;
+}
+
+/**
+ * The REST verbs for one resource over a Storage: request decoding and validation,
+ * content negotiation (JSON or Table), selectors, paging, patch types, preconditions,
+ * dry-run and warnings. Storages see only typed objects.
+ */
+export class ResourceHandler<T extends KubeObject & { spec: object; status?: object }> {
+  readonly #storage: Storage<T>;
+  readonly #options: ResourceHandlerOptions;
+
+  constructor(storage: Storage<T>, options: ResourceHandlerOptions) {
+    this.#storage = storage;
+    this.#options = options;
+  }
+
+  get storage(): Storage<T> {
+    return this.#storage;
+  }
+
+  #context(namespace: string, dryRun: boolean, warnings: string[] = []): StorageContext {
+    return { backend: this.#options.resolver.resolve(namespace), dryRun, warnings };
+  }
+
+  async list(ctx: Context, namespace: string | undefined): Promise<void> {
+    const format = negotiate(ctx.get('accept'), true);
+    if (queryString(ctx, 'watch') === 'true' || queryString(ctx, 'watch') === '1') {
+      throw new StatusError(405, 'MethodNotAllowed', `watch is not supported for ${this.#storage.info.plural} yet`);
+    }
+    const labels = parseLabelSelector(queryString(ctx, 'labelSelector'));
+    const fields = parseFieldSelector(queryString(ctx, 'fieldSelector'), FIELD_SELECTORS);
+    const limit = parseLimit(queryString(ctx, 'limit'));
+    const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
+    const warnings: string[] = [];
+    const contextFor = (ns: string) => this.#context(ns, false, warnings);
+    const items = namespace
+      ? await this.#storage.list(contextFor(namespace))
+      : await this.#options.listAll(this.#storage, this.#options.resolver.namespaces(), contextFor);
+    const selected = items
+      .filter((item) => matchesLabels(labels, item.metadata.labels))
+      .filter((item) =>
+        matchesFields(fields, { 'metadata.name': item.metadata.name ?? '', 'metadata.namespace': item.metadata.namespace ?? '' }),
+      )
+      .sort(compareObjects);
+    const page = paginate(selected, limit, queryString(ctx, 'continue'));
+    const listMeta = {
+      resourceVersion: '',
+      ...(page.continueToken ? { continue: page.continueToken } : {}),
+      ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
+    };
+    setWarnings(ctx, warnings);
+    if (format.table) {
+      const table = toTable(this.#storage.columns, (o: T) => this.#storage.row(o), page.items, includeObject);
+      table.metadata = listMeta;
+      ctx.body = table;
+      return;
+    }
+    const info = this.#storage.info;
+    ctx.body = {
+      apiVersion: `${info.group}/${info.version}`,
+      kind: info.listKind,
+      metadata: listMeta,
+      items: page.items,
+    } satisfies KubeList<T>;
+  }
+
+  async get(ctx: Context, namespace: string, name: string): Promise<void> {
+    const format = negotiate(ctx.get('accept'), true);
+    const sctx = this.#context(namespace, false);
+    const object = await this.#storage.get(sctx, name);
+    setWarnings(ctx, sctx.warnings);
+    ctx.body = format.table
+      ? toTable(this.#storage.columns, (o: T) => this.#storage.row(o), [object], parseIncludeObject(queryString(ctx, 'includeObject')))
+      : object;
+  }
+
+  async create(ctx: Context, namespace: string): Promise<void> {
+    negotiate(ctx.get('accept'), false);
+    const dryRun = dryRunOf(ctx);
+    const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
+    const object = this.#prepare(validated.object, namespace, undefined);
+    const sctx = this.#context(namespace, dryRun);
+    sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(object));
+    const created = await this.#storage.create(sctx, object);
+    setWarnings(ctx, sctx.warnings);
+    ctx.status = 201;
+    ctx.body = created;
+  }
+
+  async update(ctx: Context, namespace: string, name: string): Promise<void> {
+    negotiate(ctx.get('accept'), false);
+    const dryRun = dryRunOf(ctx);
+    const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
+    const desired = this.#prepare(validated.object, namespace, name);
+    const sctx = this.#context(namespace, dryRun);
+    sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(desired));
+    const current = await this.#storage.get(sctx, name);
+    this.#checkResourceVersion(current, desired.metadata.resourceVersion);
+    ctx.body = await this.#storage.update(sctx, current, desired);
+    setWarnings(ctx, sctx.warnings);
+  }
+
+  async patch(ctx: Context, namespace: string, name: string): Promise<void> {
+    negotiate(ctx.get('accept'), false);
+    const type = patchTypeOf(ctx.get('content-type'));
+    const dryRun = dryRunOf(ctx);
+    const fieldValidation = fieldValidationOf(ctx);
+    const patch = parsePatchBody(type, await readBody(ctx, this.#options.maxBodyBytes));
+    const sctx = this.#context(namespace, dryRun);
+    const info = this.#storage.info;
+
+    if (type === 'apply') {
+      if (!queryString(ctx, 'fieldManager')) {
+        throw invalid(resourceRef(info, name), [fieldRequired('fieldManager', 'is required for apply patch')]);
+      }
+      if (!patch || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('apply patch: body must be an object');
+      const current = await this.#storage.get(sctx, name).catch((err: unknown) => {
+        if (err instanceof StatusError && err.code === 404) return undefined;
+        throw err;
+      });
+      const merged = current ? applyConfiguration(current, patch) : patch;
+      const validated = validateObject<T>(info, merged, fieldValidation);
+      const desired = this.#prepare(validated.object, namespace, name);
+      sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(patch as T));
+      if (current) {
+        this.#checkResourceVersion(current, (patch as Partial<KubeObject>).metadata?.resourceVersion);
+        ctx.body = await this.#storage.update(sctx, current, desired);
+      } else {
+        ctx.status = 201;
+        ctx.body = await this.#storage.create(sctx, desired);
+      }
+      setWarnings(ctx, sctx.warnings);
+      return;
+    }
+
+    const current = await this.#storage.get(sctx, name);
+    const patched = applyPatch(type, current, patch);
+    const validated = validateObject<T>(info, patched, fieldValidation);
+    const desired = this.#prepare(validated.object, namespace, name);
+    sctx.warnings.push(...validated.warnings);
+    // A patch that carries a resourceVersion is a precondition, as in kube-apiserver.
+    this.#checkResourceVersion(current, desired.metadata.resourceVersion);
+    ctx.body = await this.#storage.update(sctx, current, desired);
+    setWarnings(ctx, sctx.warnings);
+  }
+
+  async delete(ctx: Context, namespace: string, name: string): Promise<void> {
+    negotiate(ctx.get('accept'), false);
+    const text = ctx.request.length || ctx.get('transfer-encoding') ? await readBody(ctx, this.#options.maxBodyBytes) : '';
+    let options: { dryRun?: unknown; preconditions?: { uid?: string; resourceVersion?: string } } = {};
+    if (text.trim()) {
+      try {
+        options = JSON.parse(text) as typeof options;
+      } catch (err) {
+        throw badRequest(`error decoding DeleteOptions: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const dryRun = dryRunOf(ctx, options.dryRun);
+    const sctx = this.#context(namespace, dryRun);
+    const current = await this.#storage.get(sctx, name);
+    const ref = resourceRef(this.#storage.info, name);
+    const pre = options.preconditions ?? {};
+    if (pre.uid && pre.uid !== current.metadata.uid) {
+      throw conflict(ref, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+    }
+    if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+      throw conflict(
+        ref,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
+      );
+    }
+    const result = await this.#storage.delete(sctx, current);
+    setWarnings(ctx, sctx.warnings);
+    if (result.finished) {
+      ctx.body = successStatus(ref, current.metadata.uid);
+    } else {
+      ctx.status = 202;
+      ctx.body = result.object;
+    }
+  }
+
+  /** Namespace and name from the URL win; mismatches are client bugs worth a 400. */
+  #prepare(object: T, namespace: string, urlName: string | undefined): T {
+    const meta = object.metadata;
+    const info = this.#storage.info;
+    if (meta.namespace && meta.namespace !== namespace) {
+      throw badRequest(
+        `the namespace of the provided object (${meta.namespace}) does not match the namespace sent on the request (${namespace})`,
+      );
+    }
+    if (urlName !== undefined && meta.name && meta.name !== urlName) {
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${urlName})`);
+    }
+    const name = meta.name ?? urlName;
+    if (!name) {
+      const cause = meta.generateName
+        ? fieldRequired('metadata.name', 'generateName is not supported: names encode the Coder organization and object')
+        : fieldRequired('metadata.name', 'name is required');
+      throw invalid(resourceRef(info, ''), [cause]);
+    }
+    const { status: _ignored, ...rest } = object;
+    return { ...rest, metadata: { ...meta, name, namespace } } as T;
+  }
+
+  #checkResourceVersion(current: T, expected: string | undefined): void {
+    if (expected && expected !== current.metadata.resourceVersion) {
+      throw conflict(resourceRef(this.#storage.info, current.metadata.name ?? ''), STALE_RESOURCE_VERSION);
+    }
+  }
+
+  #unstoredMetadataWarnings(object: Partial<KubeObject>): string[] {
+    const warnings: string[] = [];
+    const annotations = Object.keys(object.metadata?.annotations ?? {}).filter((k) => !IGNORED_ANNOTATIONS.has(k));
+    if (annotations.length > 0) warnings.push(`metadata.annotations are not stored by Coder and were ignored: ${annotations.join(', ')}`);
+    const labels = Object.keys(object.metadata?.labels ?? {}).filter((k) => !k.startsWith(`${this.#storage.info.group}/`));
+    if (labels.length > 0) warnings.push(`metadata.labels are computed from Coder; these were ignored: ${labels.join(', ')}`);
+    if (object.metadata?.finalizers) warnings.push('metadata.finalizers are not supported and were ignored');
+    return warnings;
+  }
+}

@@ -1,0 +1,251 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { constants as cryptoConstants } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import Koa, { type Context, type Next } from 'koa';
+import Router from '@koa/router';
+import type { ResourceInfo } from '../api/aggregation/v1alpha1/resources.ts';
+import { StatusError, forbidden, internalError, methodNotAllowed, notFound, unauthorized } from '../api/meta/status-error.ts';
+import type { KubeObject } from '../api/meta/types.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { Authenticator, UserInfo } from './authn/types.ts';
+import { peerChain } from './authn/x509.ts';
+import type { Authorizer } from './authz/types.ts';
+import type { BackendResolver } from './backends.ts';
+import { apiGroupDocument, apiGroupList, apiResourceList, coreAPIVersions, groupVersionOf, type VersionInfo } from './discovery.ts';
+import { listAllNamespaces } from './fanout.ts';
+import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
+import { ResourceHandler } from './resource-handler.ts';
+import { requestInfo, type RequestInfo } from './request-info.ts';
+
+export interface APIServerConfig {
+  bindAddress: string;
+  securePort: number;
+  tls: { cert: string; key: string };
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  resolver: BackendResolver;
+  storages: readonly Storage<KubeObject & { spec: object }>[];
+  metrics: Metrics;
+  logger: Logger;
+  maxBodyBytes: number;
+  version: VersionInfo;
+  /** Readiness of the process (e.g. caches synced), served at /readyz on the secure port too. */
+  ready: () => boolean;
+}
+
+interface State {
+  user?: UserInfo;
+  info?: RequestInfo;
+}
+
+const HEALTH_PATHS = /^\/(healthz|livez|readyz)(\/.*)?$/;
+
+/**
+ * The aggregated API server: HTTPS, authentication, authorization, discovery, OpenAPI and
+ * one ResourceHandler per storage. Holds no objects; every request is answered from Coder.
+ */
+export class APIServer {
+  readonly #config: APIServerConfig;
+  readonly #app = new Koa<State>();
+  readonly #server: Server;
+  readonly #resources: readonly ResourceInfo[];
+  #inflight = 0;
+
+  constructor(config: APIServerConfig) {
+    this.#config = config;
+    this.#resources = config.storages.map((s) => s.info);
+    this.#app.proxy = false;
+    this.#app.silent = true;
+    this.#app.use((ctx, next) => this.#observe(ctx, next));
+    this.#app.use((ctx, next) => this.#health(ctx, next));
+    this.#app.use((ctx, next) => this.#authenticate(ctx, next));
+    this.#app.use((ctx, next) => this.#authorize(ctx, next));
+    const router = this.#routes();
+    this.#app.use(router.routes());
+    this.#app.use(router.allowedMethods({ throw: true, methodNotAllowed: () => methodNotAllowed('method not allowed'), notImplemented: () => methodNotAllowed('method not implemented') }));
+    this.#app.use((ctx) => {
+      throw notFound({ group: '', resource: '', kind: '' }, `the server could not find the requested resource (${ctx.method} ${ctx.path})`);
+    });
+    this.#server = createServer(
+      {
+        cert: config.tls.cert,
+        key: config.tls.key,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+        // No session tickets: a resumed session carries no client certificate, and every
+        // request must be authenticated from one.
+        secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+        ALPNProtocols: ['http/1.1'],
+      },
+      this.#app.callback(),
+    );
+    this.#server.keepAliveTimeout = 65_000;
+    this.#server.requestTimeout = 0;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  async start(): Promise<{ port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#config.securePort, this.#config.bindAddress, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (this.#server.address() as AddressInfo).port;
+    this.#config.logger.info('aggregated API server listening', { address: this.#config.bindAddress, port });
+    return { port };
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish (bounded), closes idle ones. */
+  async stop(graceMs = 10_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.#inflight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      this.#server.closeIdleConnections();
+    }
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  async #observe(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now();
+    this.#inflight++;
+    this.#config.metrics.apiserverInflight.inc();
+    const info = requestInfo(ctx.method, ctx.path, new URLSearchParams(ctx.querystring));
+    (ctx.state as State).info = info;
+    try {
+      await next();
+    } catch (err) {
+      const status = this.#toStatus(err, ctx);
+      ctx.status = status.code;
+      ctx.body = status.status;
+      if (status.code === 429 && status.status.details?.retryAfterSeconds !== undefined) {
+        ctx.set('Retry-After', String(status.status.details.retryAfterSeconds));
+      }
+    } finally {
+      this.#inflight--;
+      this.#config.metrics.apiserverInflight.dec();
+      const seconds = (performance.now() - started) / 1000;
+      const labels = { verb: info.verb, resource: info.resource || 'nonresource', code: String(ctx.status) };
+      if (!HEALTH_PATHS.test(ctx.path)) {
+        this.#config.metrics.apiserverRequests.inc(labels);
+        this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);
+        const user = (ctx.state as State).user?.name;
+        this.#config.logger.log(ctx.status >= 500 ? 'warn' : 'info', 'request', {
+          method: ctx.method,
+          path: ctx.path,
+          verb: info.verb,
+          resource: info.resource || undefined,
+          namespace: info.namespace || undefined,
+          status: ctx.status,
+          durationMs: Math.round(seconds * 1000),
+          user,
+        });
+      }
+    }
+  }
+
+  #toStatus(err: unknown, ctx: Context): StatusError {
+    if (err instanceof StatusError) return err;
+    const httpStatus = (err as { status?: unknown }).status;
+    if (typeof httpStatus === 'number' && httpStatus === 405) return methodNotAllowed(`${ctx.method} is not allowed on ${ctx.path}`);
+    this.#config.logger.error('unhandled error', { path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
+    return internalError(err instanceof Error ? err.message : 'unknown error');
+  }
+
+  async #health(ctx: Context, next: Next): Promise<void> {
+    const match = HEALTH_PATHS.exec(ctx.path);
+    if (!match || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const ok = match[1] !== 'readyz' || this.#config.ready();
+    ctx.status = ok ? 200 : 503;
+    ctx.type = 'text/plain';
+    ctx.body = ok ? 'ok' : 'not ready';
+  }
+
+  async #authenticate(ctx: Context, next: Next): Promise<void> {
+    const chain = peerChain(ctx.req.socket as TLSSocket);
+    const result = await this.#config.authenticator.authenticate({ chain, headers: ctx.req.headersDistinct });
+    if (result.kind === 'user') {
+      this.#config.metrics.authentications.inc({ method: result.method, result: 'success' });
+      (ctx.state as State).user = result.user;
+      return next();
+    }
+    const method = result.kind === 'rejected' ? result.method : 'none';
+    this.#config.metrics.authentications.inc({ method, result: 'failure' });
+    if (result.kind === 'rejected') this.#config.logger.info('authentication rejected', { reason: result.reason, path: ctx.path });
+    throw unauthorized();
+  }
+
+  async #authorize(ctx: Context, next: Next): Promise<void> {
+    const state = ctx.state as State;
+    const { user, info } = state;
+    if (!user || !info) throw unauthorized();
+    const decision = await this.#config.authorizer.authorize(user, info);
+    if (decision.allowed) return next();
+    const what = info.isResourceRequest
+      ? `resource "${info.resource}" in API group "${info.apiGroup}"${info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope'}`
+      : `path "${info.path}"`;
+    throw forbidden(`User "${user.name}" cannot ${info.verb} ${what}${decision.reason ? `: ${decision.reason}` : ''}`);
+  }
+
+  #routes(): Router {
+    const router = new Router();
+    const resources = this.#resources;
+    const { group, version } = groupVersionOf(resources);
+    const title = 'coder-k8s aggregated API';
+    const v3 = openAPIV3(resources, title);
+    const v3Root = openAPIV3Root(resources, v3);
+    const v2 = openAPIV2(resources, title);
+
+    router.get('/api', (ctx) => (ctx.body = coreAPIVersions()));
+    router.get('/apis', (ctx) => (ctx.body = apiGroupList(resources)));
+    router.get(`/apis/${group}`, (ctx) => (ctx.body = apiGroupDocument(resources)));
+    router.get(`/apis/${group}/${version}`, (ctx) => (ctx.body = apiResourceList(resources)));
+    router.get('/version', (ctx) => (ctx.body = this.#config.version));
+    router.get('/openapi/v2', (ctx) => (ctx.body = v2));
+    router.get('/openapi/v3', (ctx) => (ctx.body = v3Root));
+    router.get(`/openapi/v3/apis/${group}/${version}`, (ctx) => {
+      ctx.set('Cache-Control', ctx.query.hash ? 'public, immutable, max-age=31536000' : 'no-cache, private');
+      ctx.body = v3;
+    });
+
+    const handlers = new Map<string, ResourceHandler<KubeObject & { spec: object }>>();
+    for (const storage of this.#config.storages) {
+      handlers.set(
+        storage.info.plural,
+        new ResourceHandler(storage, {
+          resolver: this.#config.resolver,
+          maxBodyBytes: this.#config.maxBodyBytes,
+          listAll: listAllNamespaces,
+        }),
+      );
+    }
+    const handler = (ctx: Context) => {
+      const plural = String(ctx.params.resource);
+      const h = handlers.get(plural);
+      if (!h) throw notFound({ group, resource: plural, kind: '' }, `the server could not find the requested resource (${plural}.${group})`);
+      return h;
+    };
+    const base = `/apis/${group}/${version}`;
+    const ns = (ctx: Context) => String(ctx.params.namespace);
+    const name = (ctx: Context) => String(ctx.params.name);
+    router.get(`${base}/:resource`, (ctx) => handler(ctx).list(ctx, undefined));
+    router.get(`${base}/namespaces/:namespace/:resource`, (ctx) => handler(ctx).list(ctx, ns(ctx)));
+    router.post(`${base}/namespaces/:namespace/:resource`, (ctx) => handler(ctx).create(ctx, ns(ctx)));
+    router.get(`${base}/namespaces/:namespace/:resource/:name`, (ctx) => handler(ctx).get(ctx, ns(ctx), name(ctx)));
+    router.put(`${base}/namespaces/:namespace/:resource/:name`, (ctx) => handler(ctx).update(ctx, ns(ctx), name(ctx)));
+    router.patch(`${base}/namespaces/:namespace/:resource/:name`, (ctx) => handler(ctx).patch(ctx, ns(ctx), name(ctx)));
+    router.delete(`${base}/namespaces/:namespace/:resource/:name`, (ctx) => handler(ctx).delete(ctx, ns(ctx), name(ctx)));
+    return router;
+  }
+}

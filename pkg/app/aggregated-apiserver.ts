@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import type { X509Certificate } from 'node:crypto';
+import type { KubeObject } from '../api/meta/types.ts';
+import { APIServer } from '../apiserver/server.ts';
+import { ClientCertAuthenticator } from '../apiserver/authn/client-cert.ts';
+import { RequestHeaderAuthenticator, type RequestHeaderConfig } from '../apiserver/authn/request-header.ts';
+import { UnionAuthenticator } from '../apiserver/authn/union.ts';
+import { parseCertificates } from '../apiserver/authn/x509.ts';
+import { AlwaysAllowAuthorizer } from '../apiserver/authz/types.ts';
+import { StaticBackendResolver, type BackendResolver } from '../apiserver/backends.ts';
+import type { VersionInfo } from '../apiserver/discovery.ts';
+import { CoderClient } from '../coder/client.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { BackgroundTasks } from '../storage/background.ts';
+import type { Storage } from '../storage/storage.ts';
+import { TemplateStorage } from '../storage/templates/storage.ts';
+import { WorkspaceStorage } from '../storage/workspaces/storage.ts';
+import type { Options } from './options.ts';
+import { loadServingTLS } from './tls.ts';
+import { VERSION } from './version.ts';
+
+async function readCAs(path: string | undefined, flag: string): Promise<X509Certificate[]> {
+  if (!path) return [];
+  const certs = parseCertificates(await readFile(path, 'utf8'));
+  if (certs.length === 0) throw new Error(`${flag}: no PEM certificates in ${path}`);
+  return certs;
+}
+
+async function readToken(o: Options): Promise<string> {
+  const token = o.coderSessionTokenFile ? (await readFile(o.coderSessionTokenFile, 'utf8')).trim() : (o.coderSessionToken ?? '');
+  if (!token) throw new Error('the Coder session token is empty');
+  return token;
+}
+
+export function coderObserver(metrics: Metrics) {
+  return {
+    observe: (endpoint: string, code: number, seconds: number) => {
+      metrics.coderRequests.inc({ endpoint, code: String(code) });
+      metrics.coderRequestDuration.observe({ endpoint, code: String(code) }, seconds);
+    },
+    retried: (endpoint: string, reason: string) => metrics.coderRetries.inc({ endpoint, reason }),
+  };
+}
+
+export interface RunningAPIServer {
+  server: APIServer;
+  port: number;
+  caCert?: string;
+  stop(): Promise<void>;
+}
+
+/** Static mode: one Coder deployment pinned to one namespace, CA files for authentication. */
+export async function startStaticAPIServer(o: Options, logger: Logger, metrics: Metrics, ready: () => boolean): Promise<RunningAPIServer> {
+  if (!o.coderUrl || !o.coderNamespace) throw new Error('static mode needs --coder-url and --coder-namespace');
+  if (!o.clientCaFile && !o.requestheaderClientCaFile) {
+    throw new Error(
+      'no way to authenticate clients: give --client-ca-file and/or --requestheader-client-ca-file (delegated authentication comes with --authentication-kubeconfig)',
+    );
+  }
+  const coder = new CoderClient({
+    url: o.coderUrl,
+    token: await readToken(o),
+    timeoutMs: o.coderRequestTimeoutMs,
+    observer: coderObserver(metrics),
+  });
+  const resolver: BackendResolver = new StaticBackendResolver({ namespace: o.coderNamespace, url: coder.baseUrl, coder });
+  const clientCAs = await readCAs(o.clientCaFile, '--client-ca-file');
+  const requestHeader: RequestHeaderConfig = {
+    roots: await readCAs(o.requestheaderClientCaFile, '--requestheader-client-ca-file'),
+    allowedNames: o.requestheaderAllowedNames,
+    usernameHeaders: o.requestheaderUsernameHeaders,
+    groupHeaders: o.requestheaderGroupHeaders,
+    extraHeaderPrefixes: o.requestheaderExtraHeadersPrefix,
+  };
+  const authenticator = new UnionAuthenticator([
+    new RequestHeaderAuthenticator(() => requestHeader),
+    new ClientCertAuthenticator(() => clientCAs),
+  ]);
+  const background = new BackgroundTasks(logger.child({ component: 'background' }));
+  const storageLogger = logger.child({ component: 'storage' });
+  const storages = [
+    new TemplateStorage({ buildWaitMs: o.templateBuildWaitMs, background, logger: storageLogger, metrics }),
+    new WorkspaceStorage({ deleteWaitMs: o.workspaceDeleteWaitMs, background, logger: storageLogger }),
+  ] as unknown as Storage<KubeObject & { spec: object }>[];
+  const tls = await loadServingTLS(o, logger);
+  const server = new APIServer({
+    bindAddress: o.bindAddress,
+    securePort: o.securePort,
+    tls,
+    authenticator,
+    authorizer: new AlwaysAllowAuthorizer(),
+    resolver,
+    storages,
+    metrics,
+    logger: logger.child({ component: 'apiserver' }),
+    maxBodyBytes: o.maxRequestBodyBytes,
+    version: versionInfo(),
+    ready,
+  });
+  const { port } = await server.start();
+  return {
+    server,
+    port,
+    ...(tls.caCert ? { caCert: tls.caCert } : {}),
+    stop: async () => {
+      await server.stop(o.shutdownGracePeriodMs);
+      await background.shutdown();
+      await coder.close();
+    },
+  };
+}
+
+export function versionInfo(): VersionInfo {
+  const [major = '0', minor = '0'] = VERSION.replace(/^v/, '').split('.');
+  return {
+    major,
+    minor,
+    gitVersion: VERSION,
+    gitCommit: process.env.CODER_K8S_GIT_COMMIT ?? '',
+    gitTreeState: '',
+    buildDate: '',
+    goVersion: '',
+    compiler: `node ${process.version}`,
+    platform: `${process.platform}/${process.arch}`,
+  };
+}

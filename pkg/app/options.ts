@@ -1,0 +1,200 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import parseDuration from 'parse-duration';
+
+export const APP_MODES = ['all', 'controller', 'aggregated-apiserver'] as const;
+export type AppMode = (typeof APP_MODES)[number];
+
+export interface Options {
+  app: AppMode;
+  kubeconfig?: string;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  bindAddress: string;
+  securePort: number;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  certDir?: string;
+  serviceName: string;
+  serviceNamespace: string;
+  authenticationKubeconfig?: string;
+  authorizationKubeconfig?: string;
+  clientCaFile?: string;
+  requestheaderClientCaFile?: string;
+  requestheaderAllowedNames: string[];
+  requestheaderUsernameHeaders: string[];
+  requestheaderGroupHeaders: string[];
+  requestheaderExtraHeadersPrefix: string[];
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'text';
+  coderUrl?: string;
+  coderSessionToken?: string;
+  coderSessionTokenFile?: string;
+  coderNamespace?: string;
+  coderRequestTimeoutMs: number;
+  templateBuildWaitMs: number;
+  workspaceDeleteWaitMs: number;
+  fanoutConcurrency: number;
+  watchPollIntervalMs: number;
+  maxRequestBodyBytes: number;
+  shutdownGracePeriodMs: number;
+}
+
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+
+/** Go-style durations ("30s", "1m30s"), as Kubernetes components take them. */
+export function durationMs(value: string): number {
+  const ms = value === '0' ? 0 : GO_DURATION.test(value) ? parseDuration(value) : null;
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) {
+    throw new InvalidArgumentError(`expected a duration such as 30s, 1m or 1m30s, got "${value}"`);
+  }
+  return ms;
+}
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+function bytes(value: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`expected a byte count such as 6291456 or 6Mi, got "${value}"`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/** Every flag has an environment twin: --secure-port ↔ CODER_K8S_SECURE_PORT. */
+function envName(flag: string): string {
+  return `CODER_K8S_${flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+function opt(flags: string, description: string): Option {
+  const long = /--([a-z0-9-]+)/.exec(flags)?.[1] ?? '';
+  return new Option(flags, description).env(envName(long));
+}
+
+export function buildCommand(): Command {
+  return new Command('coder-k8s')
+    .description('Kubernetes operator and aggregated API server for Coder.')
+    .addOption(opt('--app <mode>', 'what to run').choices(APP_MODES).default('all'))
+    .addOption(opt('--kubeconfig <path>', 'kubeconfig for the cluster (default: in-cluster or $KUBECONFIG)'))
+    .addOption(opt('--leader-elect', 'elect a leader among replicas before reconciling').default(false))
+    .addOption(opt('--leader-election-namespace <ns>', 'namespace of the leader election Lease (default: the service namespace)'))
+    .addOption(opt('--leader-election-id <name>', 'name of the leader election Lease').default('coder-k8s-leader'))
+    .addOption(opt('--metrics-bind-address <addr>', 'address of the Prometheus /metrics endpoint; 0 disables').default(':8080'))
+    .addOption(opt('--health-probe-bind-address <addr>', 'address of /healthz, /livez and /readyz; 0 disables').default(':8081'))
+    .addOption(opt('--bind-address <ip>', 'IP address the aggregated API server listens on').default('0.0.0.0'))
+    .addOption(opt('--secure-port <port>', 'HTTPS port of the aggregated API server (0 picks a free port)').argParser(integer(0, 65535)).default(6443))
+    .addOption(opt('--tls-cert-file <path>', 'serving certificate (PEM); self-signed when absent'))
+    .addOption(opt('--tls-private-key-file <path>', 'serving private key (PEM)'))
+    .addOption(opt('--cert-dir <dir>', 'where a self-signed serving certificate and its CA are written (ca.crt is the APIService caBundle)'))
+    .addOption(opt('--service-name <name>', 'Service name the serving certificate covers').default('coder-k8s'))
+    .addOption(
+      opt('--service-namespace <ns>', 'namespace of that Service ($POD_NAMESPACE when set)').default(
+        process.env.POD_NAMESPACE ?? 'coder-system',
+      ),
+    )
+    .addOption(opt('--authentication-kubeconfig <path>', 'kubeconfig for TokenReview and the extension-apiserver-authentication ConfigMap'))
+    .addOption(opt('--authorization-kubeconfig <path>', 'kubeconfig for SubjectAccessReview'))
+    .addOption(opt('--client-ca-file <path>', 'CA bundle that signs x509 client certificates (user = CN, groups = O)'))
+    .addOption(opt('--requestheader-client-ca-file <path>', 'CA bundle that signs front-proxy client certificates'))
+    .addOption(opt('--requestheader-allowed-names <names>', 'front-proxy certificate common names allowed (comma-separated; empty = any)').argParser(list).default([]))
+    .addOption(opt('--requestheader-username-headers <headers>', 'headers carrying the user name').argParser(list).default(['X-Remote-User']))
+    .addOption(opt('--requestheader-group-headers <headers>', 'headers carrying groups').argParser(list).default(['X-Remote-Group']))
+    .addOption(opt('--requestheader-extra-headers-prefix <prefixes>', 'header prefixes carrying extra user info').argParser(list).default(['X-Remote-Extra-']))
+    .addOption(opt('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']).default('info'))
+    .addOption(opt('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
+    .addOption(opt('--coder-url <url>', 'static mode: URL of the one Coder deployment to serve'))
+    .addOption(opt('--coder-session-token <token>', 'static mode: Coder API token (prefer --coder-session-token-file or the env var)'))
+    .addOption(opt('--coder-session-token-file <path>', 'static mode: file holding the Coder API token'))
+    .addOption(opt('--coder-namespace <ns>', 'static mode: the Kubernetes namespace the Coder deployment is served in'))
+    .addOption(opt('--coder-request-timeout <duration>', 'deadline of each request to Coder').argParser(durationMs).default(30_000, '30s'))
+    .addOption(
+      opt('--template-build-wait <duration>', "how long a request waits for a template build before it continues in the background (keep under kube-apiserver's 60s proxy timeout)")
+        .argParser(durationMs)
+        .default(40_000, '40s'),
+    )
+    .addOption(opt('--workspace-delete-wait <duration>', 'how long DELETE waits for the delete build before answering 202').argParser(durationMs).default(20_000, '20s'))
+    .addOption(opt('--fanout-concurrency <n>', 'namespaces queried at once by all-namespaces requests').argParser(integer(1, 1024)).default(16))
+    .addOption(opt('--watch-poll-interval <duration>', 'how often watches poll Coder for changes').argParser(durationMs).default(10_000, '10s'))
+    .addOption(opt('--max-request-body-bytes <n>', 'largest request body accepted').argParser(bytes).default(6 * 1024 * 1024, '6Mi'))
+    .addOption(opt('--shutdown-grace-period <duration>', 'how long in-flight requests may finish on SIGTERM').argParser(durationMs).default(20_000, '20s'))
+    .showHelpAfterError('(run coder-k8s --help for usage)')
+    .allowExcessArguments(false);
+}
+
+interface RawOptions extends Omit<Options, 'coderRequestTimeoutMs' | 'templateBuildWaitMs' | 'workspaceDeleteWaitMs' | 'watchPollIntervalMs' | 'maxRequestBodyBytes' | 'shutdownGracePeriodMs'> {
+  coderRequestTimeout: number;
+  templateBuildWait: number;
+  workspaceDeleteWait: number;
+  watchPollInterval: number;
+  maxRequestBodyBytes: number;
+  shutdownGracePeriod: number;
+}
+
+/** Parses and cross-checks flags; throws an Error whose message says what to fix. */
+export function parseOptions(argv: string[]): Options {
+  const command = buildCommand().exitOverride();
+  command.parse(argv, { from: 'user' });
+  const raw = command.opts<RawOptions>();
+  const options: Options = {
+    ...raw,
+    coderRequestTimeoutMs: raw.coderRequestTimeout,
+    templateBuildWaitMs: raw.templateBuildWait,
+    workspaceDeleteWaitMs: raw.workspaceDeleteWait,
+    watchPollIntervalMs: raw.watchPollInterval,
+    maxRequestBodyBytes: raw.maxRequestBodyBytes,
+    shutdownGracePeriodMs: raw.shutdownGracePeriod,
+  };
+  validate(options);
+  return options;
+}
+
+function validate(o: Options): void {
+  if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
+    throw new Error('--tls-cert-file and --tls-private-key-file must be given together');
+  }
+  if (o.templateBuildWaitMs >= 60_000) {
+    throw new Error("--template-build-wait must be under 60s: kube-apiserver's proxy gives up on aggregated requests after 60s");
+  }
+  if (o.coderSessionToken && o.coderSessionTokenFile) {
+    throw new Error('--coder-session-token and --coder-session-token-file are mutually exclusive');
+  }
+  const staticFlags = [o.coderUrl, o.coderSessionToken ?? o.coderSessionTokenFile, o.coderNamespace];
+  if (staticFlags.some(Boolean) && !staticFlags.every(Boolean)) {
+    const missing = [
+      !o.coderUrl && '--coder-url',
+      !(o.coderSessionToken ?? o.coderSessionTokenFile) && '--coder-session-token-file (or --coder-session-token)',
+      !o.coderNamespace && '--coder-namespace',
+    ].filter(Boolean);
+    throw new Error(`static mode needs --coder-url, a token and --coder-namespace together; missing ${missing.join(', ')}`);
+  }
+  if (o.coderUrl) {
+    let url: URL;
+    try {
+      url = new URL(o.coderUrl);
+    } catch {
+      throw new Error(`--coder-url: not a URL: "${o.coderUrl}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--coder-url: must be http or https, got "${url.protocol}"`);
+  }
+  if (o.coderNamespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.coderNamespace)) {
+    throw new Error(`--coder-namespace: "${o.coderNamespace}" is not a valid namespace name`);
+  }
+}
+
+export function isStaticMode(o: Options): boolean {
+  return !!o.coderUrl;
+}

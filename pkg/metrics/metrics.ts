@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const PREFIX = 'coder_k8s_';
+
+/** Every metric the process exports, defined in one place so names and labels stay consistent. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly apiserverRequests: Counter<'verb' | 'resource' | 'code'>;
+  readonly apiserverRequestDuration: Histogram<'verb' | 'resource' | 'code'>;
+  readonly apiserverInflight: Gauge;
+  readonly coderRequests: Counter<'endpoint' | 'code'>;
+  readonly coderRequestDuration: Histogram<'endpoint' | 'code'>;
+  readonly coderRetries: Counter<'endpoint' | 'reason'>;
+  readonly templateBuilds: Counter<'result'>;
+  readonly templateBuildWait: Histogram<'result'>;
+  readonly authentications: Counter<'method' | 'result'>;
+}
+
+export interface MetricsOptions {
+  /** Also export Node process and GC metrics (off in tests that build many registries). */
+  defaultMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    apiserverRequests: new Counter({
+      name: `${PREFIX}apiserver_requests_total`,
+      help: 'Requests served by the aggregated API server, by verb, resource and HTTP code.',
+      labelNames: ['verb', 'resource', 'code'] as const,
+      registers,
+    }),
+    apiserverRequestDuration: new Histogram({
+      name: `${PREFIX}apiserver_request_duration_seconds`,
+      help: 'Latency of requests served by the aggregated API server.',
+      labelNames: ['verb', 'resource', 'code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    apiserverInflight: new Gauge({
+      name: `${PREFIX}apiserver_inflight_requests`,
+      help: 'Requests currently being served by the aggregated API server.',
+      registers,
+    }),
+    coderRequests: new Counter({
+      name: `${PREFIX}coder_requests_total`,
+      help: 'Requests sent to Coder, by endpoint template ("METHOD /api/v2/...") and HTTP code (0 = network error).',
+      labelNames: ['endpoint', 'code'] as const,
+      registers,
+    }),
+    coderRequestDuration: new Histogram({
+      name: `${PREFIX}coder_request_duration_seconds`,
+      help: 'Latency of requests sent to Coder.',
+      labelNames: ['endpoint', 'code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    coderRetries: new Counter({
+      name: `${PREFIX}coder_request_retries_total`,
+      help: 'Requests to Coder retried, by endpoint and reason (rate_limited).',
+      labelNames: ['endpoint', 'reason'] as const,
+      registers,
+    }),
+    templateBuilds: new Counter({
+      name: `${PREFIX}template_builds_total`,
+      help: 'Template version builds started by coder-k8s, by outcome (succeeded, failed, canceled, background).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    templateBuildWait: new Histogram({
+      name: `${PREFIX}template_build_wait_seconds`,
+      help: 'Time a request waited for a template version build, by outcome.',
+      labelNames: ['result'] as const,
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60],
+      registers,
+    }),
+    authentications: new Counter({
+      name: `${PREFIX}apiserver_authentications_total`,
+      help: 'Authentication attempts by method (x509, requestheader, anonymous) and result.',
+      labelNames: ['method', 'result'] as const,
+      registers,
+    }),
+  };
+}

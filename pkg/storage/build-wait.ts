@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CoderClient } from '../coder/client.ts';
+import { ACTIVE_JOB_STATUSES, type ProvisionerJob, type TemplateVersion, type WorkspaceBuild } from '../coder/types.ts';
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export function isJobActive(resource: { job: ProvisionerJob }): boolean {
+  return ACTIVE_JOB_STATUSES.includes(resource.job.status);
+}
+
+/**
+ * Re-fetches a Coder job-bearing resource with exponential backoff until its job finishes
+ * or the deadline passes; returns the last state seen, finished or not.
+ */
+async function waitForJob<R extends { id: string; job: ProvisionerJob }>(
+  initial: R,
+  fetch: (id: string) => Promise<R>,
+  options: WaitOptions,
+): Promise<R> {
+  const deadline = Date.now() + options.timeoutMs;
+  let delay = options.initialDelayMs ?? 100;
+  let current = initial;
+  while (isJobActive(current)) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || options.signal?.aborted) return current;
+    await sleep(Math.min(delay, remaining), undefined, { signal: options.signal }).catch(() => undefined);
+    if (options.signal?.aborted) return current;
+    delay = Math.min(delay * 1.6, options.maxDelayMs ?? 2000);
+    current = await fetch(current.id);
+  }
+  return current;
+}
+
+export function waitForTemplateVersion(
+  coder: CoderClient,
+  version: TemplateVersion,
+  options: WaitOptions,
+): Promise<TemplateVersion> {
+  return waitForJob(version, (id) => coder.getTemplateVersion(id), options);
+}
+
+export function waitForWorkspaceBuild(
+  coder: CoderClient,
+  build: WorkspaceBuild,
+  options: WaitOptions,
+): Promise<WorkspaceBuild> {
+  return waitForJob(build, (id) => coder.getWorkspaceBuild(id), options);
+}

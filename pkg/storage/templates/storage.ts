@@ -1,0 +1,386 @@
+import pLimit from 'p-limit';
+import { parseTemplateName } from '../../api/aggregation/v1alpha1/names.ts';
+import { CODER_TEMPLATE, resourceRef } from '../../api/aggregation/v1alpha1/resources.ts';
+import type { CoderTemplateSpec } from '../../api/aggregation/v1alpha1/schema.ts';
+import type { CoderTemplate } from '../../api/aggregation/v1alpha1/types.ts';
+import {
+  alreadyExists,
+  badRequest,
+  fieldForbidden,
+  fieldInvalid,
+  fieldRequired,
+  invalid,
+  notFound,
+  type ResourceRef,
+} from '../../api/meta/status-error.ts';
+import type { TableColumnDefinition } from '../../api/meta/types.ts';
+import type { CoderClient } from '../../coder/client.ts';
+import { isNotFound } from '../../coder/errors.ts';
+import type { Template, TemplateVersion, UpdateTemplateMeta } from '../../coder/types.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import type { BackgroundTasks } from '../background.ts';
+import { isJobActive, waitForTemplateVersion } from '../build-wait.ts';
+import { toStatusError } from '../coder-errors.ts';
+import type { StorageContext } from '../context.ts';
+import { organizationByName } from '../lookups.ts';
+import type { DeleteResult, Storage } from '../storage.ts';
+import {
+  DEFAULT_FILE_LIMITS,
+  packTemplateFiles,
+  sameFiles,
+  unpackTemplateFiles,
+  validateTemplateFiles,
+  type FileLimits,
+} from '../template-files.ts';
+import { toCoderTemplate } from './convert.ts';
+import { TerminalVersionCache } from './version-cache.ts';
+
+export interface TemplateStorageOptions {
+  /** How long a request waits for a template build before it goes on in the background. */
+  buildWaitMs: number;
+  /** How long a background build is followed before it is given up on. */
+  backgroundBuildTimeoutMs?: number;
+  background: BackgroundTasks;
+  logger: Logger;
+  metrics?: Metrics;
+  fileLimits?: FileLimits;
+}
+
+const VERSION_MESSAGE = 'Published by coder-k8s';
+
+export class TemplateStorage implements Storage<CoderTemplate> {
+  readonly info = CODER_TEMPLATE;
+  readonly columns: readonly TableColumnDefinition[] = [
+    { name: 'Name', type: 'string', format: 'name', description: 'Object name: <organization>.<template>.', priority: 0 },
+    { name: 'Organization', type: 'string', format: '', description: 'Coder organization.', priority: 0 },
+    { name: 'Active-Version', type: 'string', format: '', description: 'Name of the active template version.', priority: 0 },
+    { name: 'Build', type: 'string', format: '', description: 'Build state of the newest version.', priority: 0 },
+    { name: 'Age', type: 'date', format: '', description: 'Time since the template was created in Coder.', priority: 0 },
+    { name: 'Display-Name', type: 'string', format: '', description: 'Display name in Coder.', priority: 1 },
+    { name: 'Deprecated', type: 'boolean', format: '', description: 'Whether the template is deprecated.', priority: 1 },
+    { name: 'ID', type: 'string', format: '', description: 'Coder template ID.', priority: 1 },
+  ];
+
+  readonly #options: TemplateStorageOptions;
+  readonly #limits: FileLimits;
+  readonly #versions = new TerminalVersionCache();
+
+  constructor(options: TemplateStorageOptions) {
+    this.#options = options;
+    this.#limits = options.fileLimits ?? DEFAULT_FILE_LIMITS;
+  }
+
+  row(t: CoderTemplate): unknown[] {
+    const s = t.status ?? {};
+    const build = s.latestVersionBuild ?? s.activeVersionBuild;
+    return [
+      t.metadata.name,
+      s.organizationName ?? t.spec.organization,
+      s.activeVersionBuild?.versionName ?? s.activeVersionID ?? '',
+      build?.status ?? '',
+      t.metadata.creationTimestamp ?? '',
+      t.spec.displayName ?? '',
+      s.deprecated ?? false,
+      s.id ?? '',
+    ];
+  }
+
+  async get(ctx: StorageContext, name: string): Promise<CoderTemplate> {
+    const ref = resourceRef(this.info, name);
+    const { organization, template } = parseTemplateName(name);
+    const coder = ctx.backend.coder;
+    try {
+      const org = await organizationByName(coder, organization).catch((err: unknown) => {
+        throw isNotFound(err) ? notFound(ref) : err;
+      });
+      const t = await coder.getTemplateByName(org.id, template);
+      return await this.#assemble(ctx, t, true);
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  async list(ctx: StorageContext): Promise<CoderTemplate[]> {
+    const coder = ctx.backend.coder;
+    try {
+      const templates = await coder.listTemplates();
+      const limit = pLimit(8);
+      return await Promise.all(
+        templates.map((t) =>
+          limit(async () =>
+            toCoderTemplate(ctx.backend.namespace, t, { active: await this.#version(coder, t.active_version_id) }),
+          ),
+        ),
+      );
+    } catch (err) {
+      throw toStatusError(err, resourceRef(this.info), ctx.backend);
+    }
+  }
+
+  async create(ctx: StorageContext, object: CoderTemplate): Promise<CoderTemplate> {
+    const name = object.metadata.name ?? '';
+    const ref = resourceRef(this.info, name);
+    const { organization, template } = parseTemplateName(name);
+    const spec = object.spec;
+    const causes = [];
+    if (!spec.organization) causes.push(fieldRequired('spec.organization'));
+    else if (spec.organization.toLowerCase() !== organization) {
+      causes.push(fieldInvalid('spec.organization', `must equal the organization in metadata.name ("${organization}")`));
+    }
+    if (!spec.files && !spec.versionID) {
+      causes.push(fieldRequired('spec.files', 'one of spec.files or spec.versionID is required'));
+    }
+    if (spec.files && spec.versionID) {
+      causes.push(fieldForbidden('spec.versionID', 'set either spec.files or spec.versionID, not both'));
+    }
+    if (causes.length > 0) throw invalid(ref, causes);
+    const files = spec.files ? validateTemplateFiles(spec.files, this.#limits) : undefined;
+
+    const coder = ctx.backend.coder;
+    try {
+      const org = await organizationByName(coder, organization).catch((err: unknown) => {
+        throw isNotFound(err)
+          ? invalid(ref, [fieldInvalid('spec.organization', `organization "${organization}" does not exist in Coder`)])
+          : err;
+      });
+      if (ctx.dryRun) return await this.#dryRunCreate(ctx, ref, org.id, template, object);
+
+      let versionId = spec.versionID;
+      if (files) {
+        const version = await this.#build(ctx, ref, org.id, files, undefined);
+        versionId = version.id;
+      }
+      const created = await coder.createTemplate(org.id, {
+        name: template,
+        template_version_id: versionId ?? '',
+        ...metaFields(spec),
+      });
+      return await this.#assemble(ctx, created, true);
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  async update(ctx: StorageContext, current: CoderTemplate, desired: CoderTemplate): Promise<CoderTemplate> {
+    const name = current.metadata.name ?? '';
+    const ref = resourceRef(this.info, name);
+    const causes = [];
+    if (desired.spec.organization && desired.spec.organization.toLowerCase() !== current.spec.organization) {
+      causes.push(fieldInvalid('spec.organization', 'field is immutable'));
+    }
+    const filesChanged = desired.spec.files !== undefined;
+    if (
+      desired.spec.versionID &&
+      desired.spec.versionID !== current.spec.versionID &&
+      !filesChanged
+    ) {
+      causes.push(
+        fieldInvalid('spec.versionID', 'is read-only after create; change spec.files to publish and promote a new version'),
+      );
+    }
+    if (causes.length > 0) throw invalid(ref, causes);
+    const files = desired.spec.files ? validateTemplateFiles(desired.spec.files, this.#limits) : undefined;
+    const needsVersion = files !== undefined && !sameFiles(current.spec.files ?? {}, files);
+    const meta = changedMeta(current.spec, desired.spec);
+    if (ctx.dryRun || (!needsVersion && !meta)) {
+      return { ...current, spec: { ...current.spec, ...pickMeta(desired.spec), ...(files ? { files: Object.fromEntries(files) } : {}) } };
+    }
+
+    const coder = ctx.backend.coder;
+    const id = current.metadata.uid ?? '';
+    try {
+      if (meta) {
+        const live = await coder.getTemplate(id);
+        await coder.updateTemplateMeta(id, { ...fullMeta(live), ...meta });
+      }
+      if (needsVersion) {
+        const orgId = (await coder.getTemplate(id)).organization_id;
+        const version = await this.#build(ctx, ref, orgId, files, id);
+        if (!isJobActive(version)) await this.#promote(coder, id, version.id);
+      }
+      const fresh = await coder.getTemplate(id);
+      return await this.#assemble(ctx, fresh, true);
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  async delete(ctx: StorageContext, current: CoderTemplate): Promise<DeleteResult<CoderTemplate>> {
+    const ref = resourceRef(this.info, current.metadata.name ?? '');
+    if (ctx.dryRun) return { object: current, finished: true };
+    try {
+      await ctx.backend.coder.deleteTemplate(current.metadata.uid ?? '');
+      return { object: current, finished: true };
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  /** Template + active version + (on GET) files and the newest version's build. */
+  async #assemble(ctx: StorageContext, t: Template, withFiles: boolean): Promise<CoderTemplate> {
+    const coder = ctx.backend.coder;
+    const [active, versions] = await Promise.all([
+      coder.getTemplateVersion(t.active_version_id),
+      withFiles ? coder.listTemplateVersions(t.id) : Promise.resolve([]),
+    ]);
+    const latest = newest(versions);
+    let files: Record<string, string> | undefined;
+    if (withFiles) {
+      const unpacked = await unpackTemplateFiles(await coder.downloadFile(active.job.file_id));
+      files = unpacked.files;
+      if (unpacked.skipped.length > 0) {
+        ctx.warnings.push(`spec.files omits non-UTF-8 files of the active version: ${unpacked.skipped.join(', ')}`);
+      }
+    }
+    return toCoderTemplate(ctx.backend.namespace, t, { active, latest, files });
+  }
+
+  async #version(coder: CoderClient, id: string): Promise<TemplateVersion> {
+    const cached = this.#versions.get(coder, id);
+    if (cached) return cached;
+    const version = await coder.getTemplateVersion(id);
+    this.#versions.put(coder, version);
+    return version;
+  }
+
+  /**
+   * Uploads the files, creates a version and waits (bounded) for its build. A failed build
+   * is a 400 carrying Coder's build error. A build still running at the deadline goes on in
+   * the background and is promoted when it succeeds (only when it belongs to a template).
+   */
+  async #build(
+    ctx: StorageContext,
+    ref: ResourceRef,
+    organizationId: string,
+    files: Map<string, string>,
+    templateId: string | undefined,
+  ): Promise<TemplateVersion> {
+    const coder = ctx.backend.coder;
+    const started = performance.now();
+    const archive = await packTemplateFiles(files);
+    const upload = await coder.uploadFile(archive, 'application/x-tar');
+    const created = await coder.createTemplateVersion(organizationId, {
+      storage_method: 'file',
+      file_id: upload.hash,
+      provisioner: 'terraform',
+      tags: {},
+      message: VERSION_MESSAGE,
+      ...(templateId ? { template_id: templateId } : {}),
+    });
+    const version = await waitForTemplateVersion(coder, created, { timeoutMs: this.#options.buildWaitMs });
+    const result = isJobActive(version) ? 'background' : version.job.status;
+    this.#options.metrics?.templateBuilds.inc({ result });
+    this.#options.metrics?.templateBuildWait.observe({ result }, (performance.now() - started) / 1000);
+    if (version.job.status === 'failed' || version.job.status === 'canceled') {
+      throw badRequest(
+        `${ref.resource}.${ref.group} "${ref.name ?? ''}": template version ${version.name} build ${version.job.status}: ${version.job.error ?? 'no error reported'}`,
+        [{ type: 'FieldValueInvalid', field: 'spec.files', message: version.job.error ?? version.job.status }],
+      );
+    }
+    if (isJobActive(version) && templateId) this.#promoteInBackground(ctx, templateId, version);
+    return version;
+  }
+
+  #promoteInBackground(ctx: StorageContext, templateId: string, version: TemplateVersion): void {
+    const { coder, namespace } = ctx.backend;
+    const logger = this.#options.logger;
+    this.#options.background.run(`promote template version ${version.id}`, async (signal) => {
+      const done = await waitForTemplateVersion(coder, version, {
+        timeoutMs: this.#options.backgroundBuildTimeoutMs ?? 30 * 60_000,
+        signal,
+        maxDelayMs: 5000,
+      });
+      this.#options.metrics?.templateBuilds.inc({ result: `background_${done.job.status}` });
+      if (done.job.status !== 'succeeded') {
+        logger.warn('background template build did not succeed', { namespace, templateId, versionId: done.id, status: done.job.status });
+        return;
+      }
+      // A newer version published meanwhile wins; promoting this one would roll it back.
+      const latest = newest(await coder.listTemplateVersions(templateId));
+      if (latest && latest.id !== done.id) return;
+      await this.#promote(coder, templateId, done.id);
+      logger.info('promoted template version after background build', { namespace, templateId, versionId: done.id });
+    });
+  }
+
+  async #promote(coder: CoderClient, templateId: string, versionId: string): Promise<void> {
+    await coder.updateActiveTemplateVersion(templateId, versionId);
+    const after = await coder.getTemplate(templateId);
+    if (after.active_version_id !== versionId) {
+      throw new Error(`promotion of template version ${versionId} did not take effect (active is ${after.active_version_id})`);
+    }
+  }
+
+  async #dryRunCreate(
+    ctx: StorageContext,
+    ref: ResourceRef,
+    organizationId: string,
+    template: string,
+    object: CoderTemplate,
+  ): Promise<CoderTemplate> {
+    const exists = await ctx.backend.coder.getTemplateByName(organizationId, template).then(
+      () => true,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (exists) throw alreadyExists(ref);
+    return { ...object, metadata: { ...object.metadata, namespace: ctx.backend.namespace } };
+  }
+}
+
+function newest(versions: TemplateVersion[]): TemplateVersion | undefined {
+  let best: TemplateVersion | undefined;
+  for (const v of versions) if (!best || Date.parse(v.created_at) > Date.parse(best.created_at)) best = v;
+  return best;
+}
+
+type MetaSpec = Pick<CoderTemplateSpec, 'displayName' | 'description' | 'icon'>;
+
+function pickMeta(spec: CoderTemplateSpec): MetaSpec {
+  return { displayName: spec.displayName ?? '', description: spec.description ?? '', icon: spec.icon ?? '' };
+}
+
+function metaFields(spec: CoderTemplateSpec): { display_name?: string; description?: string; icon?: string } {
+  return {
+    ...(spec.displayName ? { display_name: spec.displayName } : {}),
+    ...(spec.description ? { description: spec.description } : {}),
+    ...(spec.icon ? { icon: spec.icon } : {}),
+  };
+}
+
+/** Metadata fields that differ; PUT semantics: an omitted field means empty. */
+function changedMeta(current: CoderTemplateSpec, desired: CoderTemplateSpec): UpdateTemplateMeta | undefined {
+  const want = pickMeta(desired);
+  const have = pickMeta(current);
+  const out: UpdateTemplateMeta = {};
+  if (want.displayName !== have.displayName) out.display_name = want.displayName ?? '';
+  if (want.description !== have.description) out.description = want.description ?? '';
+  if (want.icon !== have.icon) out.icon = want.icon ?? '';
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Coder v2.30 resets omitted non-pointer fields, so every PATCH carries the full current state. */
+function fullMeta(t: Template): UpdateTemplateMeta {
+  return {
+    name: t.name,
+    display_name: t.display_name,
+    description: t.description,
+    icon: t.icon,
+    default_ttl_ms: t.default_ttl_ms,
+    activity_bump_ms: t.activity_bump_ms,
+    autostop_requirement: t.autostop_requirement,
+    autostart_requirement: t.autostart_requirement,
+    allow_user_autostart: t.allow_user_autostart,
+    allow_user_autostop: t.allow_user_autostop,
+    allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
+    failure_ttl_ms: t.failure_ttl_ms,
+    time_til_dormant_ms: t.time_til_dormant_ms,
+    time_til_dormant_autodelete_ms: t.time_til_dormant_autodelete_ms,
+    require_active_version: t.require_active_version,
+    max_port_share_level: t.max_port_share_level,
+    use_classic_parameter_flow: t.use_classic_parameter_flow,
+  };
+}

@@ -1,0 +1,211 @@
+import { parseWorkspaceName } from '../../api/aggregation/v1alpha1/names.ts';
+import { CODER_WORKSPACE, resourceRef } from '../../api/aggregation/v1alpha1/resources.ts';
+import type { CoderWorkspace } from '../../api/aggregation/v1alpha1/types.ts';
+import { alreadyExists, fieldInvalid, fieldRequired, invalid, notFound } from '../../api/meta/status-error.ts';
+import type { StatusCause, TableColumnDefinition } from '../../api/meta/types.ts';
+import type { CoderClient } from '../../coder/client.ts';
+import { isCoderApiError, isNotFound } from '../../coder/errors.ts';
+import type { Workspace, WorkspaceTransition } from '../../coder/types.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { BackgroundTasks } from '../background.ts';
+import { isJobActive, waitForWorkspaceBuild } from '../build-wait.ts';
+import { toStatusError } from '../coder-errors.ts';
+import type { StorageContext } from '../context.ts';
+import { organizationByName } from '../lookups.ts';
+import type { DeleteResult, Storage } from '../storage.ts';
+import { toCoderWorkspace } from './convert.ts';
+
+export interface WorkspaceStorageOptions {
+  /** How long DELETE waits for Coder's delete build before answering 202. */
+  deleteWaitMs: number;
+  background: BackgroundTasks;
+  logger: Logger;
+}
+
+export class WorkspaceStorage implements Storage<CoderWorkspace> {
+  readonly info = CODER_WORKSPACE;
+  readonly columns: readonly TableColumnDefinition[] = [
+    { name: 'Name', type: 'string', format: 'name', description: 'Object name: <organization>.<owner>.<workspace>.', priority: 0 },
+    { name: 'Owner', type: 'string', format: '', description: 'Username of the owner.', priority: 0 },
+    { name: 'Template', type: 'string', format: '', description: 'Template the workspace is built from.', priority: 0 },
+    { name: 'Status', type: 'string', format: '', description: 'Status of the latest build.', priority: 0 },
+    { name: 'Running', type: 'boolean', format: '', description: 'Desired power state (spec.running).', priority: 0 },
+    { name: 'Age', type: 'date', format: '', description: 'Time since the workspace was created in Coder.', priority: 0 },
+    { name: 'Organization', type: 'string', format: '', description: 'Coder organization.', priority: 1 },
+    { name: 'Last-Used', type: 'date', format: '', description: 'Last time the workspace was used.', priority: 1 },
+    { name: 'Auto-Shutdown', type: 'string', format: 'date-time', description: 'When the workspace stops automatically.', priority: 1 },
+  ];
+
+  readonly #options: WorkspaceStorageOptions;
+
+  constructor(options: WorkspaceStorageOptions) {
+    this.#options = options;
+  }
+
+  row(w: CoderWorkspace): unknown[] {
+    const s = w.status ?? {};
+    return [
+      w.metadata.name,
+      s.ownerName ?? '',
+      s.templateName ?? w.spec.templateName,
+      s.latestBuildStatus ?? '',
+      w.spec.running ?? false,
+      w.metadata.creationTimestamp ?? '',
+      s.organizationName ?? w.spec.organization,
+      s.lastUsedAt ?? '',
+      s.autoShutdown ?? '',
+    ];
+  }
+
+  async get(ctx: StorageContext, name: string): Promise<CoderWorkspace> {
+    const ref = resourceRef(this.info, name);
+    const { organization, owner, workspace } = parseWorkspaceName(name);
+    try {
+      const w = await ctx.backend.coder.getWorkspaceByOwnerAndName(owner, workspace).catch((err: unknown) => {
+        // Coder answers 400 for an owner that does not exist: to Kubernetes it is simply absent.
+        if (isCoderApiError(err) && err.statusCode === 400) throw notFound(ref);
+        throw err;
+      });
+      if (w.organization_name.toLowerCase() !== organization) throw notFound(ref);
+      return toCoderWorkspace(ctx.backend.namespace, w);
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  async list(ctx: StorageContext): Promise<CoderWorkspace[]> {
+    try {
+      const all = await ctx.backend.coder.listAllWorkspaces();
+      return all.map((w) => toCoderWorkspace(ctx.backend.namespace, w));
+    } catch (err) {
+      throw toStatusError(err, resourceRef(this.info), ctx.backend);
+    }
+  }
+
+  async create(ctx: StorageContext, object: CoderWorkspace): Promise<CoderWorkspace> {
+    const name = object.metadata.name ?? '';
+    const ref = resourceRef(this.info, name);
+    const { organization, owner, workspace } = parseWorkspaceName(name);
+    const spec = object.spec;
+    const causes: StatusCause[] = [];
+    if (!spec.organization) causes.push(fieldRequired('spec.organization'));
+    else if (spec.organization.toLowerCase() !== organization) {
+      causes.push(fieldInvalid('spec.organization', `must equal the organization in metadata.name ("${organization}")`));
+    }
+    if (!spec.templateName) causes.push(fieldRequired('spec.templateName'));
+    if (causes.length > 0) throw invalid(ref, causes);
+
+    const coder = ctx.backend.coder;
+    try {
+      const org = await organizationByName(coder, organization).catch((err: unknown) => {
+        throw isNotFound(err)
+          ? invalid(ref, [fieldInvalid('spec.organization', `organization "${organization}" does not exist in Coder`)])
+          : err;
+      });
+      const template = await coder.getTemplateByName(org.id, spec.templateName).catch((err: unknown) => {
+        throw isNotFound(err)
+          ? invalid(ref, [fieldInvalid('spec.templateName', `template "${spec.templateName}" does not exist in organization "${organization}"`)])
+          : err;
+      });
+      if (ctx.dryRun) {
+        const exists = await coder.getWorkspaceByOwnerAndName(owner, workspace).then(
+          () => true,
+          () => false,
+        );
+        if (exists) throw alreadyExists(ref);
+        return { ...object, metadata: { ...object.metadata, namespace: ctx.backend.namespace } };
+      }
+      const created = await coder.createWorkspace(owner, {
+        name: workspace,
+        ...(spec.templateVersionID ? { template_version_id: spec.templateVersionID } : { template_id: template.id }),
+        ...(spec.ttlMillis !== undefined ? { ttl_ms: spec.ttlMillis } : {}),
+        ...(spec.autostartSchedule ? { autostart_schedule: spec.autostartSchedule } : {}),
+      });
+      if (spec.running === false) {
+        ctx.warnings.push('spec.running is false: the workspace is stopped once its first build finishes');
+        this.#transitionWhenIdle(ctx, created, 'stop');
+      }
+      return toCoderWorkspace(ctx.backend.namespace, created);
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  async update(ctx: StorageContext, current: CoderWorkspace, desired: CoderWorkspace): Promise<CoderWorkspace> {
+    const name = current.metadata.name ?? '';
+    const ref = resourceRef(this.info, name);
+    const want = desired.spec;
+    const have = current.spec;
+    const causes: StatusCause[] = [];
+    if (want.organization && want.organization.toLowerCase() !== have.organization) {
+      causes.push(fieldInvalid('spec.organization', 'field is immutable'));
+    }
+    if (want.templateName && want.templateName.toLowerCase() !== have.templateName) {
+      causes.push(fieldInvalid('spec.templateName', 'field is immutable'));
+    }
+    if (causes.length > 0) throw invalid(ref, causes);
+
+    const running = want.running ?? have.running ?? true;
+    const versionChanged = !!want.templateVersionID && want.templateVersionID !== have.templateVersionID;
+    const ttlChanged = (want.ttlMillis ?? 0) !== (have.ttlMillis ?? 0);
+    const autostartChanged = (want.autostartSchedule ?? '') !== (have.autostartSchedule ?? '');
+    const transition: WorkspaceTransition | undefined =
+      running !== have.running ? (running ? 'start' : 'stop') : versionChanged && running ? 'start' : undefined;
+    if (ctx.dryRun || (!transition && !ttlChanged && !autostartChanged)) {
+      return { ...current, spec: { ...have, ...want, running } };
+    }
+
+    const coder = ctx.backend.coder;
+    const id = current.metadata.uid ?? '';
+    try {
+      if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
+      if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
+      if (transition) {
+        await coder.createWorkspaceBuild(id, {
+          transition,
+          ...(versionChanged ? { template_version_id: want.templateVersionID } : {}),
+        });
+      }
+      return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(id));
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  async delete(ctx: StorageContext, current: CoderWorkspace): Promise<DeleteResult<CoderWorkspace>> {
+    const ref = resourceRef(this.info, current.metadata.name ?? '');
+    if (ctx.dryRun) return { object: current, finished: true };
+    const coder = ctx.backend.coder;
+    const id = current.metadata.uid ?? '';
+    try {
+      const build = await coder.createWorkspaceBuild(id, { transition: 'delete' });
+      const done = await waitForWorkspaceBuild(coder, build, { timeoutMs: this.#options.deleteWaitMs });
+      if (!isJobActive(done) && done.job.status === 'succeeded') return { object: current, finished: true };
+      const now = await coder.getWorkspace(id, true);
+      return { object: toCoderWorkspace(ctx.backend.namespace, now), finished: false };
+    } catch (err) {
+      throw toStatusError(err, ref, ctx.backend);
+    }
+  }
+
+  /** Issues a transition once the workspace's current build has finished. */
+  #transitionWhenIdle(ctx: StorageContext, workspace: Workspace, transition: WorkspaceTransition): void {
+    const { coder, namespace } = ctx.backend;
+    const logger = this.#options.logger;
+    this.#options.background.run(`workspace ${workspace.id} ${transition}`, async (signal) => {
+      const done = await waitForWorkspaceBuild(coder, workspace.latest_build, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000 });
+      if (signal.aborted || isJobActive(done)) return;
+      await buildIgnoringConflict(coder, workspace.id, transition);
+      logger.info('issued deferred workspace transition', { namespace, workspaceId: workspace.id, transition });
+    });
+  }
+}
+
+async function buildIgnoringConflict(coder: CoderClient, id: string, transition: WorkspaceTransition): Promise<void> {
+  try {
+    await coder.createWorkspaceBuild(id, { transition });
+  } catch (err) {
+    // Someone else started a build meanwhile; their intent is newer than ours.
+    if (!isCoderApiError(err) || err.statusCode !== 409) throw err;
+  }
+}
