@@ -137,7 +137,7 @@ export function validateObject<T extends KubeObject>(
 function dedupe(causes: StatusCause[]): StatusCause[] {
   const seen = new Set<string>();
   return causes.filter((c) => {
-    const key = `${c.field ?? ''}|${c.type ?? ''}`;
+    const key = c.field ?? '';
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
