@@ -70,8 +70,8 @@ export interface ValidatedObject<T> {
 }
 
 /**
- * Checks a request body against the resource's schema: type meta, metadata shape, spec and
- * status types. Unknown fields follow Kubernetes' fieldValidation (Strict fails, Warn warns).
+ * Checks a request body against the resource's schema: type meta, metadata shape and spec.
+ * status is read-only (computed from Coder), so it is accepted and dropped unchecked. Unknown fields follow Kubernetes' fieldValidation (Strict fails, Warn warns).
  */
 export function validateObject<T extends KubeObject>(
   info: ResourceInfo,
@@ -115,18 +115,12 @@ export function validateObject<T extends KubeObject>(
       causes.push(err.message.startsWith('Expected required') ? fieldRequired(path) : fieldInvalid(path, err.message));
     }
   }
-  if (raw.status !== undefined && raw.status !== null) {
-    for (const err of checker(info.status).Errors(raw.status)) {
-      causes.push(fieldInvalid(fieldPath(`/status${err.path}`), err.message));
-    }
-  }
   if (causes.length > 0) throw invalid(ref, dedupe(causes));
 
   const unknown: string[] = [];
   for (const key of Object.keys(raw)) if (!TOP_LEVEL_FIELDS.has(key)) unknown.push(key);
   for (const key of Object.keys(meta)) if (!OBJECT_META_FIELDS.has(key)) unknown.push(`metadata.${key}`);
   unknownFields(info.spec, raw.spec, 'spec', unknown);
-  if (raw.status) unknownFields(info.status, raw.status, 'status', unknown);
   if (unknown.length > 0 && fieldValidation === 'Strict') {
     throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
   }

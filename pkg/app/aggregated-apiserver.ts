@@ -6,7 +6,7 @@ import { ClientCertAuthenticator } from '../apiserver/authn/client-cert.ts';
 import { RequestHeaderAuthenticator, type RequestHeaderConfig } from '../apiserver/authn/request-header.ts';
 import { UnionAuthenticator } from '../apiserver/authn/union.ts';
 import { parseCertificates } from '../apiserver/authn/x509.ts';
-import { AlwaysAllowAuthorizer } from '../apiserver/authz/types.ts';
+import { AlwaysAllowAuthorizer, type Authorizer } from '../apiserver/authz/types.ts';
 import { StaticBackendResolver, type BackendResolver } from '../apiserver/backends.ts';
 import type { VersionInfo } from '../apiserver/discovery.ts';
 import { CoderClient } from '../coder/client.ts';
@@ -47,11 +47,19 @@ export interface RunningAPIServer {
   server: APIServer;
   port: number;
   caCert?: string;
+  /** Work the server left running (background builds); tests wait on its idle(). */
+  background: BackgroundTasks;
   stop(): Promise<void>;
 }
 
 /** Static mode: one Coder deployment pinned to one namespace, CA files for authentication. */
-export async function startStaticAPIServer(o: Options, logger: Logger, metrics: Metrics, ready: () => boolean): Promise<RunningAPIServer> {
+export async function startStaticAPIServer(
+  o: Options,
+  logger: Logger,
+  metrics: Metrics,
+  ready: () => boolean,
+  authorizer: Authorizer = new AlwaysAllowAuthorizer(),
+): Promise<RunningAPIServer> {
   if (!o.coderUrl || !o.coderNamespace) throw new Error('static mode needs --coder-url and --coder-namespace');
   if (!o.clientCaFile && !o.requestheaderClientCaFile) {
     throw new Error(
@@ -81,7 +89,7 @@ export async function startStaticAPIServer(o: Options, logger: Logger, metrics: 
   const storageLogger = logger.child({ component: 'storage' });
   const storages = [
     new TemplateStorage({ buildWaitMs: o.templateBuildWaitMs, background, logger: storageLogger, metrics }),
-    new WorkspaceStorage({ deleteWaitMs: o.workspaceDeleteWaitMs, background, logger: storageLogger }),
+    new WorkspaceStorage({ buildWaitMs: o.workspaceBuildWaitMs, background, logger: storageLogger }),
   ] as unknown as Storage<KubeObject & { spec: object }>[];
   const tls = await loadServingTLS(o, logger);
   const server = new APIServer({
@@ -89,7 +97,7 @@ export async function startStaticAPIServer(o: Options, logger: Logger, metrics: 
     securePort: o.securePort,
     tls,
     authenticator,
-    authorizer: new AlwaysAllowAuthorizer(),
+    authorizer,
     resolver,
     storages,
     metrics,
@@ -103,6 +111,7 @@ export async function startStaticAPIServer(o: Options, logger: Logger, metrics: 
     server,
     port,
     ...(tls.caCert ? { caCert: tls.caCert } : {}),
+    background,
     stop: async () => {
       await server.stop(o.shutdownGracePeriodMs);
       await background.shutdown();

@@ -35,7 +35,7 @@ export interface Options {
   coderNamespace?: string;
   coderRequestTimeoutMs: number;
   templateBuildWaitMs: number;
-  workspaceDeleteWaitMs: number;
+  workspaceBuildWaitMs: number;
   fanoutConcurrency: number;
   watchPollIntervalMs: number;
   maxRequestBodyBytes: number;
@@ -126,7 +126,11 @@ export function buildCommand(): Command {
         .argParser(durationMs)
         .default(40_000, '40s'),
     )
-    .addOption(opt('--workspace-delete-wait <duration>', 'how long DELETE waits for the delete build before answering 202').argParser(durationMs).default(20_000, '20s'))
+    .addOption(
+      opt('--workspace-build-wait <duration>', 'how long a request waits on workspace builds (DELETE before answering 202; start/stop behind a running build before queueing)')
+        .argParser(durationMs)
+        .default(20_000, '20s'),
+    )
     .addOption(opt('--fanout-concurrency <n>', 'namespaces queried at once by all-namespaces requests').argParser(integer(1, 1024)).default(16))
     .addOption(opt('--watch-poll-interval <duration>', 'how often watches poll Coder for changes').argParser(durationMs).default(10_000, '10s'))
     .addOption(opt('--max-request-body-bytes <n>', 'largest request body accepted').argParser(bytes).default(6 * 1024 * 1024, '6Mi'))
@@ -135,10 +139,10 @@ export function buildCommand(): Command {
     .allowExcessArguments(false);
 }
 
-interface RawOptions extends Omit<Options, 'coderRequestTimeoutMs' | 'templateBuildWaitMs' | 'workspaceDeleteWaitMs' | 'watchPollIntervalMs' | 'maxRequestBodyBytes' | 'shutdownGracePeriodMs'> {
+interface RawOptions extends Omit<Options, 'coderRequestTimeoutMs' | 'templateBuildWaitMs' | 'workspaceBuildWaitMs' | 'watchPollIntervalMs' | 'maxRequestBodyBytes' | 'shutdownGracePeriodMs'> {
   coderRequestTimeout: number;
   templateBuildWait: number;
-  workspaceDeleteWait: number;
+  workspaceBuildWait: number;
   watchPollInterval: number;
   maxRequestBodyBytes: number;
   shutdownGracePeriod: number;
@@ -153,7 +157,7 @@ export function parseOptions(argv: string[]): Options {
     ...raw,
     coderRequestTimeoutMs: raw.coderRequestTimeout,
     templateBuildWaitMs: raw.templateBuildWait,
-    workspaceDeleteWaitMs: raw.workspaceDeleteWait,
+    workspaceBuildWaitMs: raw.workspaceBuildWait,
     watchPollIntervalMs: raw.watchPollInterval,
     maxRequestBodyBytes: raw.maxRequestBodyBytes,
     shutdownGracePeriodMs: raw.shutdownGracePeriod,

@@ -44,7 +44,7 @@ export class CoderApiError extends Error {
   /** Coder message plus detail and validations, the way a user should read them. */
   describe(): string {
     const parts = [this.coderMessage];
-    if (this.detail) parts.push(this.detail);
+    if (this.detail && this.detail !== this.coderMessage) parts.push(this.detail);
     for (const v of this.validations) parts.push(`${v.field}: ${v.detail}`);
     return parts.join('; ');
   }

@@ -5,7 +5,7 @@ import { alreadyExists, fieldInvalid, fieldRequired, invalid, notFound } from '.
 import type { StatusCause, TableColumnDefinition } from '../../api/meta/types.ts';
 import type { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError, isNotFound } from '../../coder/errors.ts';
-import type { Workspace, WorkspaceTransition } from '../../coder/types.ts';
+import type { CreateWorkspaceBuildRequest, WorkspaceBuild, WorkspaceTransition } from '../../coder/types.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { BackgroundTasks } from '../background.ts';
 import { isJobActive, waitForWorkspaceBuild } from '../build-wait.ts';
@@ -16,8 +16,11 @@ import type { DeleteResult, Storage } from '../storage.ts';
 import { toCoderWorkspace } from './convert.ts';
 
 export interface WorkspaceStorageOptions {
-  /** How long DELETE waits for Coder's delete build before answering 202. */
-  deleteWaitMs: number;
+  /**
+   * How long a request waits on Coder builds: DELETE for the delete build before answering
+   * 202, a start/stop for a build already in flight before queueing the transition.
+   */
+  buildWaitMs: number;
   background: BackgroundTasks;
   logger: Logger;
 }
@@ -123,7 +126,7 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
       });
       if (spec.running === false) {
         ctx.warnings.push('spec.running is false: the workspace is stopped once its first build finishes');
-        this.#transitionWhenIdle(ctx, created, 'stop');
+        this.#transitionWhenIdle(ctx, created.id, created.latest_build, { transition: 'stop' });
       }
       return toCoderWorkspace(ctx.backend.namespace, created);
     } catch (err) {
@@ -161,10 +164,16 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
       if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
       if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
       if (transition) {
-        await coder.createWorkspaceBuild(id, {
-          transition,
-          ...(versionChanged ? { template_version_id: want.templateVersionID } : {}),
+        const request = { transition, ...(versionChanged ? { template_version_id: want.templateVersionID } : {}) };
+        const latest = await waitForWorkspaceBuild(coder, (await coder.getWorkspace(id)).latest_build, {
+          timeoutMs: this.#options.buildWaitMs,
         });
+        if (isJobActive(latest)) {
+          ctx.warnings.push(`a ${latest.transition} build is still running; the ${transition} build is issued when it finishes`);
+          this.#transitionWhenIdle(ctx, id, latest, request);
+        } else {
+          await coder.createWorkspaceBuild(id, request);
+        }
       }
       return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(id));
     } catch (err) {
@@ -179,7 +188,7 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     const id = current.metadata.uid ?? '';
     try {
       const build = await coder.createWorkspaceBuild(id, { transition: 'delete' });
-      const done = await waitForWorkspaceBuild(coder, build, { timeoutMs: this.#options.deleteWaitMs });
+      const done = await waitForWorkspaceBuild(coder, build, { timeoutMs: this.#options.buildWaitMs });
       if (!isJobActive(done) && done.job.status === 'succeeded') return { object: current, finished: true };
       const now = await coder.getWorkspace(id, true);
       return { object: toCoderWorkspace(ctx.backend.namespace, now), finished: false };
@@ -188,22 +197,25 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     }
   }
 
-  /** Issues a transition once the workspace's current build has finished. */
-  #transitionWhenIdle(ctx: StorageContext, workspace: Workspace, transition: WorkspaceTransition): void {
+  /**
+   * Issues a build once the build in flight has finished: the user stated a desired power
+   * state, and Coder accepts one build at a time.
+   */
+  #transitionWhenIdle(ctx: StorageContext, workspaceId: string, inFlight: WorkspaceBuild, request: CreateWorkspaceBuildRequest): void {
     const { coder, namespace } = ctx.backend;
     const logger = this.#options.logger;
-    this.#options.background.run(`workspace ${workspace.id} ${transition}`, async (signal) => {
-      const done = await waitForWorkspaceBuild(coder, workspace.latest_build, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000 });
+    this.#options.background.run(`workspace ${workspaceId} ${request.transition}`, async (signal) => {
+      const done = await waitForWorkspaceBuild(coder, inFlight, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000 });
       if (signal.aborted || isJobActive(done)) return;
-      await buildIgnoringConflict(coder, workspace.id, transition);
-      logger.info('issued deferred workspace transition', { namespace, workspaceId: workspace.id, transition });
+      await buildIgnoringConflict(coder, workspaceId, request);
+      logger.info('issued deferred workspace transition', { namespace, workspaceId, transition: request.transition });
     });
   }
 }
 
-async function buildIgnoringConflict(coder: CoderClient, id: string, transition: WorkspaceTransition): Promise<void> {
+async function buildIgnoringConflict(coder: CoderClient, id: string, request: CreateWorkspaceBuildRequest): Promise<void> {
   try {
-    await coder.createWorkspaceBuild(id, { transition });
+    await coder.createWorkspaceBuild(id, request);
   } catch (err) {
     // Someone else started a build meanwhile; their intent is newer than ours.
     if (!isCoderApiError(err) || err.statusCode !== 409) throw err;

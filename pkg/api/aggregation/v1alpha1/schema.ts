@@ -1,4 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
+
+// TypeBox ships no formats; RFC 3339 timestamps are the only one these schemas use.
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value));
+}
 
 // One schema source: these TypeBox schemas are the TypeScript types, the request-body
 // validator and the OpenAPI v2/v3 documents served to kubectl.

@@ -1,0 +1,160 @@
+// Starts the fake Coder and the real aggregated API server (through its flags) over real
+// HTTPS, with a client CA and a front-proxy CA, for integration tests.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { startStaticAPIServer, type RunningAPIServer } from '../../pkg/app/aggregated-apiserver.ts';
+import { parseOptions } from '../../pkg/app/options.ts';
+import type { UserInfo } from '../../pkg/apiserver/authn/types.ts';
+import type { AuthorizationDecision, Authorizer } from '../../pkg/apiserver/authz/types.ts';
+import type { RequestInfo } from '../../pkg/apiserver/request-info.ts';
+import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../pkg/certs/certs.ts';
+import { nullLogger } from '../../pkg/logging/logger.ts';
+import { createMetrics, type Metrics } from '../../pkg/metrics/metrics.ts';
+import { startFakeCoder, type FakeCoder, type FakeCoderOptions } from '../fakes/coderd/index.ts';
+
+export const NAMESPACE = 'coder';
+export const GROUP_VERSION = '/apis/aggregation.coder.com/v1alpha1';
+export const TEMPLATES = `${GROUP_VERSION}/namespaces/${NAMESPACE}/codertemplates`;
+export const WORKSPACES = `${GROUP_VERSION}/namespaces/${NAMESPACE}/coderworkspaces`;
+export const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+
+/** Records who asked for what, so tests can check what authentication produced. */
+export class RecordingAuthorizer implements Authorizer {
+  readonly seen: { user: UserInfo; request: RequestInfo }[] = [];
+  deny: ((user: UserInfo, request: RequestInfo) => boolean) | undefined;
+
+  authorize(user: UserInfo, request: RequestInfo): AuthorizationDecision {
+    this.seen.push({ user, request });
+    return this.deny?.(user, request) ? { allowed: false, reason: 'denied by test' } : { allowed: true };
+  }
+}
+
+export interface Response<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  headers?: Record<string, string | string[]>;
+}
+
+export type Identity = 'admin' | 'proxy' | 'rogue-proxy' | 'untrusted' | 'none';
+
+export interface Harness {
+  fake: FakeCoder;
+  api: RunningAPIServer;
+  metrics: Metrics;
+  authorizer: RecordingAuthorizer;
+  baseUrl: string;
+  request<T = any>(method: string, path: string, options?: RequestOptions, as?: Identity): Promise<Response<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  fake?: FakeCoderOptions;
+  flags?: string[];
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'coder-k8s-it-'));
+  const fake = await startFakeCoder({ buildTimings: { pendingMs: 10, runningMs: 40 }, ...options.fake });
+  const clientCA = await createCertificateAuthority('it-client-ca');
+  const frontProxyCA = await createCertificateAuthority('it-front-proxy-ca');
+  const otherCA = await createCertificateAuthority('it-untrusted-ca');
+  const identities: Record<Exclude<Identity, 'none'>, KeyPairPem> = {
+    admin: await issueCertificate(clientCA, { commonName: 'it-admin', organizations: ['system:masters', 'devs'], usages: ['client'] }),
+    proxy: await issueCertificate(frontProxyCA, { commonName: 'front-proxy-client', usages: ['client'] }),
+    'rogue-proxy': await issueCertificate(frontProxyCA, { commonName: 'not-the-proxy', usages: ['client'] }),
+    untrusted: await issueCertificate(otherCA, { commonName: 'it-admin', organizations: ['system:masters'], usages: ['client'] }),
+  };
+  await writeFile(join(dir, 'client-ca.crt'), clientCA.cert);
+  await writeFile(join(dir, 'front-proxy-ca.crt'), frontProxyCA.cert);
+  await writeFile(join(dir, 'token'), fake.adminToken);
+
+  const o = parseOptions([
+    '--app=aggregated-apiserver',
+    `--coder-url=${fake.url}`,
+    `--coder-session-token-file=${join(dir, 'token')}`,
+    `--coder-namespace=${NAMESPACE}`,
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
+    `--cert-dir=${join(dir, 'serving')}`,
+    `--client-ca-file=${join(dir, 'client-ca.crt')}`,
+    `--requestheader-client-ca-file=${join(dir, 'front-proxy-ca.crt')}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    '--template-build-wait=3s',
+    '--workspace-build-wait=3s',
+    ...(options.flags ?? []),
+  ]);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const authorizer = new RecordingAuthorizer();
+  const api = await startStaticAPIServer(o, nullLogger(), metrics, () => true, authorizer);
+  const ca = api.caCert ?? '';
+  const agents = new Map<Identity, Agent>();
+  const agentFor = (as: Identity): Agent => {
+    let agent = agents.get(as);
+    if (!agent) {
+      const creds = as === 'none' ? {} : { cert: identities[as].cert, key: identities[as].key };
+      agent = new Agent({ connect: { ca, ...creds, servername: 'localhost' } });
+      agents.set(as, agent);
+    }
+    return agent;
+  };
+  const baseUrl = `https://127.0.0.1:${api.port}`;
+
+  return {
+    fake,
+    api,
+    metrics,
+    authorizer,
+    baseUrl,
+    async request(method, path, opts = {}, as = 'admin') {
+      const headers: Record<string, string | string[]> = { accept: opts.accept ?? 'application/json', ...opts.headers };
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+        headers['content-type'] = opts.contentType ?? 'application/json';
+      }
+      const res = await request(baseUrl + path, { method: method as 'GET', headers, body, dispatcher: agentFor(as) });
+      const text = await res.body.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // plain-text bodies (health) stay strings
+      }
+      return { status: res.statusCode, headers: res.headers, body: parsed as never, text };
+    },
+    async close() {
+      await Promise.all([...agents.values()].map((a) => a.close()));
+      await api.stop();
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
