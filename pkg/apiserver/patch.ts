@@ -54,7 +54,12 @@ export function applyPatch(type: Exclude<PatchType, 'apply'>, current: object, p
   if (type === 'json') {
     if (!Array.isArray(patch)) throw badRequest('json patch: body must be an array of operations');
     const error = jsonpatch.validate(patch as jsonpatch.Operation[], current);
-    if (error) throw badRequest(`json patch: ${error.name}: ${error.message.split('\n')[0] ?? ''}`);
+    if (error) {
+      const message = `json patch: ${error.name}: ${error.message.split('\n')[0] ?? ''}`;
+      // A well-formed patch that does not apply to this object is Invalid (422), as in kube-apiserver.
+      const applies = error.name !== 'TEST_OPERATION_FAILED' && error.name !== 'OPERATION_PATH_UNRESOLVABLE';
+      throw applies ? badRequest(message) : new StatusError(422, 'Invalid', message);
+    }
     try {
       return jsonpatch.applyPatch(structuredClone(current), patch as jsonpatch.Operation[], true, false).newDocument;
     } catch (err) {

@@ -66,8 +66,11 @@ export class APIServer {
     const router = this.#routes();
     this.#app.use(router.routes());
     this.#app.use(router.allowedMethods({ throw: true, methodNotAllowed: () => methodNotAllowed('method not allowed'), notImplemented: () => methodNotAllowed('method not implemented') }));
+    // Sets (not throws) the 404 so allowedMethods, upstream, can still turn it into a 405.
     this.#app.use((ctx) => {
-      throw notFound({ group: '', resource: '', kind: '' }, `the server could not find the requested resource (${ctx.method} ${ctx.path})`);
+      const status = notFound({ group: '', resource: '', kind: '' }, `the server could not find the requested resource (${ctx.method} ${ctx.path})`);
+      ctx.status = 404;
+      ctx.body = status.status;
     });
     this.#server = createServer(
       {

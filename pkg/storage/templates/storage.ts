@@ -10,7 +10,6 @@ import {
   fieldInvalid,
   fieldRequired,
   invalid,
-  notFound,
   type ResourceRef,
 } from '../../api/meta/status-error.ts';
 import type { TableColumnDefinition } from '../../api/meta/types.ts';
@@ -23,7 +22,7 @@ import type { BackgroundTasks } from '../background.ts';
 import { isJobActive, waitForTemplateVersion } from '../build-wait.ts';
 import { toStatusError } from '../coder-errors.ts';
 import type { StorageContext } from '../context.ts';
-import { organizationByName } from '../lookups.ts';
+import { organizationByName, withOrganization } from '../lookups.ts';
 import type { DeleteResult, Storage } from '../storage.ts';
 import {
   DEFAULT_FILE_LIMITS,
@@ -91,10 +90,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     const { organization, template } = parseTemplateName(name);
     const coder = ctx.backend.coder;
     try {
-      const org = await organizationByName(coder, organization).catch((err: unknown) => {
-        throw isNotFound(err) ? notFound(ref) : err;
-      });
-      const t = await coder.getTemplateByName(org.id, template);
+      const t = await withOrganization(coder, organization, (org) => coder.getTemplateByName(org.id, template));
       return await this.#assemble(ctx, t, true);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
@@ -139,7 +135,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
 
     const coder = ctx.backend.coder;
     try {
-      const org = await organizationByName(coder, organization).catch((err: unknown) => {
+      const org = await organizationByName(coder, organization, true).catch((err: unknown) => {
         throw isNotFound(err)
           ? invalid(ref, [fieldInvalid('spec.organization', `organization "${organization}" does not exist in Coder`)])
           : err;

@@ -100,7 +100,7 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
 
     const coder = ctx.backend.coder;
     try {
-      const org = await organizationByName(coder, organization).catch((err: unknown) => {
+      const org = await organizationByName(coder, organization, true).catch((err: unknown) => {
         throw isNotFound(err)
           ? invalid(ref, [fieldInvalid('spec.organization', `organization "${organization}" does not exist in Coder`)])
           : err;
