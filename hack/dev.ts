@@ -31,7 +31,9 @@ async function freePort(): Promise<number> {
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
+      srv.close(() => {
+        resolvePort(port);
+      });
     });
   });
 }
@@ -106,7 +108,7 @@ async function up(): Promise<void> {
     '--ready-file', readyFile,
   ]);
   await writeFile(join(DEV, 'fake-coder.pid'), String(fakePid));
-  await waitFor('the fake Coder', async () => existsSync(readyFile));
+  await waitFor('the fake Coder', () => Promise.resolve(existsSync(readyFile)));
   const { url: coderUrl } = JSON.parse(await readFile(readyFile, 'utf8')) as { url: string };
 
   const securePort = await freePort();
@@ -163,7 +165,9 @@ async function down(): Promise<void> {
     const pid = await readPid(p.pidFile);
     if (pid && alive(pid)) {
       process.kill(pid, 'SIGTERM');
-      await waitFor(`${p.name} to exit`, async () => !alive(pid), 30_000).catch(() => process.kill(pid, 'SIGKILL'));
+      await waitFor(`${p.name} to exit`, () => Promise.resolve(!alive(pid)), 30_000).catch(() => {
+        process.kill(pid, 'SIGKILL');
+      });
       console.log(`stopped ${p.name} (pid ${pid})`);
     }
     await rm(p.pidFile, { force: true });

@@ -160,7 +160,8 @@ function operations(info: ResourceInfo) {
   const model = modelName(info, kind);
   const listModel = modelName(info, info.listKind);
   const base = `/apis/${info.group}/${info.version}`;
-  const idPart = `${info.group.split('.').map((s) => s[0]?.toUpperCase() + s.slice(1)).join('')}${info.version[0]?.toUpperCase()}${info.version.slice(1)}`;
+  const title = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+  const idPart = `${info.group.split('.').map(title).join('')}${title(info.version)}`;
   const ops: Record<string, { params: Param[]; ops: Operation[] }> = {
     [`${base}/${info.plural}`]: {
       params: [PARAMS.pretty],
@@ -240,9 +241,10 @@ export function openAPIV3(resources: readonly ResourceInfo[], title: string): Js
                 },
               }
             : {}),
-          responses: Object.fromEntries(
-            [...op.codes.map((c) => [String(c), { description: 'OK', content: content(op.response) }]), ['401', { description: 'Unauthorized' }]],
-          ),
+          responses: Object.fromEntries<Json>([
+            ...op.codes.map((c): [string, Json] => [String(c), { description: 'OK', content: content(op.response) }]),
+            ['401', { description: 'Unauthorized' }],
+          ]),
           'x-kubernetes-action': op.action,
           'x-kubernetes-group-version-kind': gvkExtension(info),
         };
@@ -284,8 +286,8 @@ export function openAPIV2(resources: readonly ResourceInfo[], title: string): Js
             ...op.params.map(v2Param),
             ...(op.body ? [{ name: 'body', in: 'body', required: op.method !== 'delete', schema: { $ref: ref(op.body) } }] : []),
           ],
-          responses: Object.fromEntries([
-            ...op.codes.map((c) => [String(c), { description: 'OK', schema: { $ref: ref(op.response) } }]),
+          responses: Object.fromEntries<Json>([
+            ...op.codes.map((c): [string, Json] => [String(c), { description: 'OK', schema: { $ref: ref(op.response) } }]),
             ['401', { description: 'Unauthorized' }],
           ]),
           'x-kubernetes-action': op.action,

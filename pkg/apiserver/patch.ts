@@ -53,7 +53,8 @@ function stripDirectives(value: unknown): unknown {
 export function applyPatch(type: Exclude<PatchType, 'apply'>, current: object, patch: unknown): unknown {
   if (type === 'json') {
     if (!Array.isArray(patch)) throw badRequest('json patch: body must be an array of operations');
-    const error = jsonpatch.validate(patch as jsonpatch.Operation[], current);
+    // validate() returns undefined for a valid patch, whatever its declared type says.
+    const error = jsonpatch.validate(patch as jsonpatch.Operation[], current) as jsonpatch.JsonPatchError | undefined;
     if (error) {
       const message = `json patch: ${error.name}: ${error.message.split('\n')[0] ?? ''}`;
       // A well-formed patch that does not apply to this object is Invalid (422), as in kube-apiserver.
@@ -71,7 +72,7 @@ export function applyPatch(type: Exclude<PatchType, 'apply'>, current: object, p
     throw badRequest(`${type} merge patch: body must be a JSON object`);
   }
   const effective = type === 'strategic' ? stripDirectives(patch) : patch;
-  return mergePatch.apply(structuredClone(current), effective) as unknown;
+  return mergePatch.apply(structuredClone(current), effective);
 }
 
 /**
@@ -80,7 +81,7 @@ export function applyPatch(type: Exclude<PatchType, 'apply'>, current: object, p
  * whose fields could conflict, because the objects have no storage of their own.
  */
 export function applyConfiguration(current: object, applied: object): unknown {
-  return mergePatch.apply(structuredClone(current), stripNulls(applied)) as unknown;
+  return mergePatch.apply(structuredClone(current), stripNulls(applied));
 }
 
 function stripNulls(value: unknown): unknown {

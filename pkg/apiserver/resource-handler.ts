@@ -153,7 +153,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
       const merged = current ? applyConfiguration(current, patch) : patch;
       const validated = validateObject<T>(info, merged, fieldValidation);
       const desired = this.#prepare(validated.object, namespace, name);
-      sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(patch as T));
+      sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(patch));
       if (current) {
         this.#checkResourceVersion(current, (patch as Partial<KubeObject>).metadata?.resourceVersion);
         ctx.body = await this.#storage.update(sctx, current, desired);

@@ -72,6 +72,7 @@ export class APIServer {
       ctx.status = 404;
       ctx.body = status.status;
     });
+    const handle = this.#app.callback();
     this.#server = createServer(
       {
         cert: config.tls.cert,
@@ -84,7 +85,9 @@ export class APIServer {
         secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
         ALPNProtocols: ['http/1.1'],
       },
-      this.#app.callback(),
+      (req, res) => {
+        void handle(req, res);
+      },
     );
     this.#server.keepAliveTimeout = 65_000;
     this.#server.requestTimeout = 0;
@@ -109,7 +112,11 @@ export class APIServer {
 
   /** Stops accepting connections, lets in-flight requests finish (bounded), closes idle ones. */
   async stop(graceMs = 10_000): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      this.#server.close(() => {
+        resolve();
+      });
+    });
     this.#server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (this.#inflight > 0 && Date.now() < deadline) {
@@ -168,7 +175,10 @@ export class APIServer {
 
   async #health(ctx: Context, next: Next): Promise<void> {
     const match = HEALTH_PATHS.exec(ctx.path);
-    if (!match || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    if (!match || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      await next();
+      return;
+    }
     const ok = match[1] !== 'readyz' || this.#config.ready();
     ctx.status = ok ? 200 : 503;
     ctx.type = 'text/plain';
@@ -181,7 +191,8 @@ export class APIServer {
     if (result.kind === 'user') {
       this.#config.metrics.authentications.inc({ method: result.method, result: 'success' });
       (ctx.state as State).user = result.user;
-      return next();
+      await next();
+      return;
     }
     const method = result.kind === 'rejected' ? result.method : 'none';
     this.#config.metrics.authentications.inc({ method, result: 'failure' });
@@ -194,7 +205,10 @@ export class APIServer {
     const { user, info } = state;
     if (!user || !info) throw unauthorized();
     const decision = await this.#config.authorizer.authorize(user, info);
-    if (decision.allowed) return next();
+    if (decision.allowed) {
+      await next();
+      return;
+    }
     const what = info.isResourceRequest
       ? `resource "${info.resource}" in API group "${info.apiGroup}"${info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope'}`
       : `path "${info.path}"`;
@@ -233,15 +247,16 @@ export class APIServer {
         }),
       );
     }
+    const params = (ctx: Context) => ctx.params as Record<string, string>;
     const handler = (ctx: Context) => {
-      const plural = String(ctx.params.resource);
+      const plural = params(ctx).resource ?? '';
       const h = handlers.get(plural);
       if (!h) throw notFound({ group, resource: plural, kind: '' }, `the server could not find the requested resource (${plural}.${group})`);
       return h;
     };
     const base = `/apis/${group}/${version}`;
-    const ns = (ctx: Context) => String(ctx.params.namespace);
-    const name = (ctx: Context) => String(ctx.params.name);
+    const ns = (ctx: Context) => params(ctx).namespace ?? '';
+    const name = (ctx: Context) => params(ctx).name ?? '';
     router.get(`${base}/:resource`, (ctx) => handler(ctx).list(ctx, undefined));
     router.get(`${base}/namespaces/:namespace/:resource`, (ctx) => handler(ctx).list(ctx, ns(ctx)));
     router.post(`${base}/namespaces/:namespace/:resource`, (ctx) => handler(ctx).create(ctx, ns(ctx)));

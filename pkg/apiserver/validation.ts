@@ -92,7 +92,7 @@ export function validateObject<T extends KubeObject>(
   const metadata = raw.metadata ?? {};
   const name = typeof (metadata as { name?: unknown }).name === 'string' ? (metadata as { name: string }).name : '';
   const ref = resourceRef(info, name);
-  if (typeof metadata !== 'object' || Array.isArray(metadata) || metadata === null) {
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw invalid(ref, [fieldInvalid('metadata', 'must be an object')]);
   }
   const causes: StatusCause[] = [];

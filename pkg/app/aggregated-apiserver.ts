@@ -39,7 +39,9 @@ export function coderObserver(metrics: Metrics) {
       metrics.coderRequests.inc({ endpoint, code: String(code) });
       metrics.coderRequestDuration.observe({ endpoint, code: String(code) }, seconds);
     },
-    retried: (endpoint: string, reason: string) => metrics.coderRetries.inc({ endpoint, reason }),
+    retried: (endpoint: string, reason: string) => {
+      metrics.coderRetries.inc({ endpoint, reason });
+    },
   };
 }
 

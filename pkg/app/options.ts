@@ -47,7 +47,7 @@ const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 /** Go-style durations ("30s", "1m30s"), as Kubernetes components take them. */
 export function durationMs(value: string): number {
   const ms = value === '0' ? 0 : GO_DURATION.test(value) ? parseDuration(value) : null;
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) {
+  if (ms === null || !Number.isFinite(ms)) {
     throw new InvalidArgumentError(`expected a duration such as 30s, 1m or 1m30s, got "${value}"`);
   }
   return ms;

@@ -26,7 +26,7 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
 
   const metrics = createMetrics();
   let shuttingDown = false;
-  let apiserver: RunningAPIServer | undefined;
+  let apiserver: RunningAPIServer | undefined = undefined;
   const ready = () => !shuttingDown && apiserver !== undefined;
 
   const metricsAddress = parseBindAddress(o.metricsBindAddress, '--metrics-bind-address');
@@ -45,8 +45,12 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
       logger.info('shutting down', { signal });
       resolve();
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => {
+      stop('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+    });
   });
   await apiserver.stop();
   await close(metricsServer?.server);

@@ -39,7 +39,7 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 }
 
 export async function createCertificateAuthority(commonName: string, days = 3650): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${commonName}`,
@@ -65,7 +65,7 @@ export interface IssueOptions {
 }
 
 export async function issueCertificate(ca: CertificateAuthority, options: IssueOptions): Promise<KeyPairPem> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const escape = (v: string) => v.replace(/([,+"\\<>;=])/g, '\\$1');
   const subject = [`CN=${escape(options.commonName)}`, ...(options.organizations ?? []).map((o) => `O=${escape(o)}`)].join(', ');
   const usages = options.usages.map((u) => (u === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth));

@@ -291,7 +291,7 @@ export class CoderClient {
     let envelope: Partial<T.CoderResponse> = {};
     try {
       const parsed: unknown = JSON.parse(res.body.toString('utf8'));
-      if (parsed && typeof parsed === 'object') envelope = parsed as Partial<T.CoderResponse>;
+      if (parsed && typeof parsed === 'object') envelope = parsed;
     } catch {
       // Non-JSON bodies (proxies, 428 from the rate limiter) become a synthetic message below.
     }

@@ -31,7 +31,9 @@ export async function listen(address: BindAddress, handler: RequestListener): Pr
 export async function close(server: Server | undefined): Promise<void> {
   if (!server) return;
   await new Promise<void>((resolve) => {
-    server.close(() => resolve());
+    server.close(() => {
+      resolve();
+    });
     server.closeAllConnections();
   });
 }

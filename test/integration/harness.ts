@@ -10,7 +10,7 @@ import type { UserInfo } from '../../pkg/apiserver/authn/types.ts';
 import type { AuthorizationDecision, Authorizer } from '../../pkg/apiserver/authz/types.ts';
 import type { RequestInfo } from '../../pkg/apiserver/request-info.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../pkg/certs/certs.ts';
-import { nullLogger } from '../../pkg/logging/logger.ts';
+import { nullLogger, type Logger } from '../../pkg/logging/logger.ts';
 import { createMetrics, type Metrics } from '../../pkg/metrics/metrics.ts';
 import { startFakeCoder, type FakeCoder, type FakeCoderOptions } from '../fakes/coderd/index.ts';
 
@@ -53,13 +53,14 @@ export interface Harness {
   metrics: Metrics;
   authorizer: RecordingAuthorizer;
   baseUrl: string;
-  request<T = any>(method: string, path: string, options?: RequestOptions, as?: Identity): Promise<Response<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  request<T = any>(method: string, path: string, options?: RequestOptions, as?: Identity): Promise<Response<T>>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   fake?: FakeCoderOptions;
   flags?: string[];
+  logger?: Logger;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -95,7 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   ]);
   const metrics = createMetrics({ defaultMetrics: false });
   const authorizer = new RecordingAuthorizer();
-  const api = await startStaticAPIServer(o, nullLogger(), metrics, () => true, authorizer);
+  const api = await startStaticAPIServer(o, options.logger ?? nullLogger(), metrics, () => true, authorizer);
   const ca = api.caCert ?? '';
   const agents = new Map<Identity, Agent>();
   const agentFor = (as: Identity): Agent => {

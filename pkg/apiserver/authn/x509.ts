@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { PeerCertificate, DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const MAX_DEPTH = 8;
@@ -10,15 +10,18 @@ const MAX_DEPTH = 8;
  * report as `authorized` although no certificate came with it.
  */
 export function peerChain(socket: TLSSocket): X509Certificate[] {
-  const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | PeerCertificate | null;
+  // An empty object when no certificate was presented; typed as always present.
+  const leaf = socket.getPeerCertificate(true) as Partial<DetailedPeerCertificate>;
   const chain: X509Certificate[] = [];
-  let current: DetailedPeerCertificate | undefined = leaf && 'raw' in leaf && leaf.raw ? (leaf as DetailedPeerCertificate) : undefined;
+  let current: DetailedPeerCertificate | undefined = leaf.raw ? (leaf as DetailedPeerCertificate) : undefined;
   const seen = new Set<string>();
   while (current?.raw && chain.length < MAX_DEPTH) {
     if (seen.has(current.fingerprint256)) break;
     seen.add(current.fingerprint256);
     chain.push(new X509Certificate(current.raw));
-    current = current.issuerCertificate as DetailedPeerCertificate | undefined;
+    // Absent past a partial chain, although the type says otherwise.
+    const next: DetailedPeerCertificate | undefined = current.issuerCertificate;
+    current = next;
   }
   return chain;
 }
@@ -43,7 +46,8 @@ export function verifyClientChain(chain: X509Certificate[], roots: readonly X509
   if (!leaf) return { ok: false, reason: 'no client certificate' };
   if (roots.length === 0) return { ok: false, reason: 'no CA configured' };
   const usages = leaf.keyUsage;
-  if (usages && usages.length > 0 && !usages.includes(CLIENT_AUTH)) {
+  // No extended key usage extension means any usage, as in Go's x509.
+  if ((usages as string[] | undefined)?.length && !usages.includes(CLIENT_AUTH)) {
     return { ok: false, reason: 'certificate is not valid for client authentication' };
   }
   let current = leaf;

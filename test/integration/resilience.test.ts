@@ -1,0 +1,99 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import winston from 'winston';
+import { createLogger } from '../../pkg/logging/logger.ts';
+import { TEMPLATES, WORKSPACES, startHarness, type Harness } from './harness.ts';
+
+const lines: string[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    lines.push(chunk.toString());
+    done();
+  },
+});
+
+let h: Harness;
+beforeAll(async () => {
+  const logger = createLogger({ level: 'debug', transports: [new winston.transports.Stream({ stream: sink })] });
+  h = await startHarness({ logger });
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(async () => {
+  await h.fake.reset();
+});
+
+describe('when Coder misbehaves', () => {
+  it('retries a short 429 transparently', async () => {
+    h.fake.knobs.rateLimitNext(1, 1, { path: '/api/v2/templates' });
+    const res = await h.request('GET', TEMPLATES);
+    expect(res.status).toBe(200);
+    expect(h.fake.counters.get('GET /api/v2/templates')).toBe(2);
+    const retries = await h.metrics.registry.getSingleMetricAsString('coder_k8s_coder_request_retries_total');
+    expect(retries).toContain('reason="rate_limited"');
+  });
+
+  it('passes a long 429 on as TooManyRequests with Retry-After', async () => {
+    h.fake.knobs.rateLimitNext(1, 120, { path: '/api/v2/templates' });
+    const res = await h.request('GET', TEMPLATES);
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('120');
+    expect(res.body).toMatchObject({ reason: 'TooManyRequests', details: { retryAfterSeconds: 120 } });
+  });
+
+  it('maps Coder 5xx to InternalError naming namespace and URL', async () => {
+    h.fake.knobs.failNext({ path: '/api/v2/workspaces', status: 500 });
+    const res = await h.request('GET', WORKSPACES);
+    expect(res.status).toBe(500);
+    expect(res.body.reason).toBe('InternalError');
+    expect(res.body.message).toContain('namespace coder');
+    expect(res.body.message).toContain(h.fake.url);
+  });
+
+  it('maps a proxy error page (non-JSON 502) to ServiceUnavailable', async () => {
+    h.fake.knobs.failNext({ path: '/api/v2/workspaces', status: 502, body: '<html>Bad Gateway</html>' });
+    const res = await h.request('GET', WORKSPACES);
+    expect(res.status).toBe(503);
+    expect(res.body.message).toContain('Bad Gateway');
+  });
+
+  it('reports Coder rejecting the operator token as 401 with a useful message', async () => {
+    h.fake.knobs.failNext({ path: '/api/v2/templates', status: 401 });
+    const res = await h.request('GET', TEMPLATES);
+    expect(res.status).toBe(401);
+    expect(res.body.message).toContain('rejected the operator credentials');
+  });
+
+  it('answers 503 naming the Coder URL when Coder is unreachable', async () => {
+    const down = await startHarness();
+    await down.fake.close();
+    try {
+      const res = await down.request('GET', TEMPLATES);
+      expect(res.status).toBe(503);
+      expect(res.body.reason).toBe('ServiceUnavailable');
+      expect(res.body.message).toContain(down.fake.url);
+    } finally {
+      await down.api.stop();
+    }
+  });
+
+  it('records Coder and API server request metrics', async () => {
+    await h.request('GET', TEMPLATES);
+    const coder = await h.metrics.registry.getSingleMetricAsString('coder_k8s_coder_requests_total');
+    expect(coder).toMatch(/endpoint="GET \/api\/v2\/templates",code="200"} \d+/);
+    const api = await h.metrics.registry.getSingleMetricAsString('coder_k8s_apiserver_requests_total');
+    expect(api).toMatch(/verb="list",resource="codertemplates",code="200"} \d+/);
+    const duration = await h.metrics.registry.getSingleMetricAsString('coder_k8s_apiserver_request_duration_seconds');
+    expect(duration).toContain('coder_k8s_apiserver_request_duration_seconds_bucket{le="0.005",verb="list",resource="codertemplates",code="200"}');
+  });
+
+  it('never writes the session token to logs or responses', async () => {
+    h.fake.knobs.failNext({ path: '/api/v2/templates', status: 500 });
+    const res = await h.request('GET', TEMPLATES);
+    await h.request('GET', `${TEMPLATES}/coder.docker`);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain(h.fake.adminToken);
+    expect(res.text).not.toContain(h.fake.adminToken);
+  });
+});
