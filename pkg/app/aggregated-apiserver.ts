@@ -1,12 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../api/meta/types.ts';
 import { APIServer } from '../apiserver/server.ts';
-import { ClientCertAuthenticator } from '../apiserver/authn/client-cert.ts';
-import { RequestHeaderAuthenticator, type RequestHeaderConfig } from '../apiserver/authn/request-header.ts';
-import { UnionAuthenticator } from '../apiserver/authn/union.ts';
-import { parseCertificates } from '../apiserver/authn/x509.ts';
-import { AlwaysAllowAuthorizer, type Authorizer } from '../apiserver/authz/types.ts';
+import type { Authorizer } from '../apiserver/authz/types.ts';
 import { StaticBackendResolver, type BackendResolver } from '../apiserver/backends.ts';
 import type { VersionInfo } from '../apiserver/discovery.ts';
 import { CoderClient } from '../coder/client.ts';
@@ -17,15 +12,9 @@ import type { Storage } from '../storage/storage.ts';
 import { TemplateStorage } from '../storage/templates/storage.ts';
 import { WorkspaceStorage } from '../storage/workspaces/storage.ts';
 import type { Options } from './options.ts';
+import { buildSecurity } from './authentication.ts';
 import { loadServingTLS } from './tls.ts';
 import { VERSION } from './version.ts';
-
-async function readCAs(path: string | undefined, flag: string): Promise<X509Certificate[]> {
-  if (!path) return [];
-  const certs = parseCertificates(await readFile(path, 'utf8'));
-  if (certs.length === 0) throw new Error(`${flag}: no PEM certificates in ${path}`);
-  return certs;
-}
 
 async function readToken(o: Options): Promise<string> {
   const token = o.coderSessionTokenFile ? (await readFile(o.coderSessionTokenFile, 'utf8')).trim() : (o.coderSessionToken ?? '');
@@ -54,20 +43,15 @@ export interface RunningAPIServer {
   stop(): Promise<void>;
 }
 
-/** Static mode: one Coder deployment pinned to one namespace, CA files for authentication. */
+/** Static mode: one Coder deployment pinned to one namespace. */
 export async function startStaticAPIServer(
   o: Options,
   logger: Logger,
   metrics: Metrics,
   ready: () => boolean,
-  authorizer: Authorizer = new AlwaysAllowAuthorizer(),
+  authorizer?: Authorizer,
 ): Promise<RunningAPIServer> {
   if (!o.coderUrl || !o.coderNamespace) throw new Error('static mode needs --coder-url and --coder-namespace');
-  if (!o.clientCaFile && !o.requestheaderClientCaFile) {
-    throw new Error(
-      'no way to authenticate clients: give --client-ca-file and/or --requestheader-client-ca-file (delegated authentication comes with --authentication-kubeconfig)',
-    );
-  }
   const coder = new CoderClient({
     url: o.coderUrl,
     token: await readToken(o),
@@ -75,18 +59,7 @@ export async function startStaticAPIServer(
     observer: coderObserver(metrics),
   });
   const resolver: BackendResolver = new StaticBackendResolver({ namespace: o.coderNamespace, url: coder.baseUrl, coder });
-  const clientCAs = await readCAs(o.clientCaFile, '--client-ca-file');
-  const requestHeader: RequestHeaderConfig = {
-    roots: await readCAs(o.requestheaderClientCaFile, '--requestheader-client-ca-file'),
-    allowedNames: o.requestheaderAllowedNames,
-    usernameHeaders: o.requestheaderUsernameHeaders,
-    groupHeaders: o.requestheaderGroupHeaders,
-    extraHeaderPrefixes: o.requestheaderExtraHeadersPrefix,
-  };
-  const authenticator = new UnionAuthenticator([
-    new RequestHeaderAuthenticator(() => requestHeader),
-    new ClientCertAuthenticator(() => clientCAs),
-  ]);
+  const security = await buildSecurity(o, logger);
   const background = new BackgroundTasks(logger.child({ component: 'background' }));
   const storageLogger = logger.child({ component: 'storage' });
   const storages = [
@@ -98,15 +71,15 @@ export async function startStaticAPIServer(
     bindAddress: o.bindAddress,
     securePort: o.securePort,
     tls,
-    authenticator,
-    authorizer,
+    authenticator: security.authenticator,
+    authorizer: authorizer ?? security.authorizer,
     resolver,
     storages,
     metrics,
     logger: logger.child({ component: 'apiserver' }),
     maxBodyBytes: o.maxRequestBodyBytes,
     version: versionInfo(),
-    ready,
+    ready: () => ready() && security.ready(),
   });
   const { port } = await server.start();
   return {
@@ -118,6 +91,7 @@ export async function startStaticAPIServer(
       await server.stop(o.shutdownGracePeriodMs);
       await background.shutdown();
       await coder.close();
+      await security.stop();
     },
   };
 }

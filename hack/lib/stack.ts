@@ -1,0 +1,120 @@
+// The whole local stack: control plane + coder-k8s registered through an APIService.
+// Used by `make dev` (detached, survives the command) and the e2e tests (attached).
+import type { ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  PRODUCT_NAMESPACE,
+  PRODUCT_SERVICE,
+  ROOT,
+  clusterUp,
+  installProductAccess,
+  mustKubectl,
+  registerAPIService,
+  waitForAPIService,
+  type ClusterEnv,
+} from './cluster.ts';
+import { freePort, startLogged, waitFor } from './process.ts';
+
+export interface ProductProcess {
+  child: ChildProcess;
+  pid: number;
+  securePort: number;
+  healthUrl: string;
+  metricsUrl: string;
+  certDir: string;
+  logFile: string;
+  kubeconfig: string;
+}
+
+export interface ProductOptions {
+  stateDir: string;
+  cluster: ClusterEnv;
+  coderUrl: string;
+  coderTokenFile: string;
+  namespace: string;
+  detached?: boolean;
+  extraFlags?: string[];
+  /** Reuse a port (a restarted product keeps its APIService registration valid). */
+  securePort?: number;
+}
+
+/** Starts coder-k8s as its own process with the ServiceAccount's kubeconfig (delegated authn/authz). */
+export async function startProduct(o: ProductOptions): Promise<ProductProcess> {
+  await mkdir(o.stateDir, { recursive: true });
+  const kubeconfig = await installProductAccess(o.cluster, o.stateDir);
+  const securePort = o.securePort ?? (await freePort());
+  const healthPort = await freePort();
+  const metricsPort = await freePort();
+  const certDir = join(o.stateDir, 'serving');
+  const logFile = join(o.stateDir, 'coder-k8s.log');
+  const child = startLogged(
+    process.execPath,
+    [
+      join(ROOT, 'cmd', 'coder-k8s', 'main.ts'),
+      '--app=aggregated-apiserver',
+      `--coder-url=${o.coderUrl}`,
+      `--coder-session-token-file=${o.coderTokenFile}`,
+      `--coder-namespace=${o.namespace}`,
+      `--kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${securePort}`,
+      `--cert-dir=${certDir}`,
+      `--service-name=${PRODUCT_SERVICE}`,
+      `--service-namespace=${PRODUCT_NAMESPACE}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+      '--log-format=text',
+      ...(o.extraFlags ?? []),
+    ],
+    logFile,
+    { detached: o.detached ?? false, cwd: ROOT },
+  );
+  const pid = child.pid;
+  if (!pid) throw new Error('could not start coder-k8s');
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const healthUrl = `http://127.0.0.1:${healthPort}`;
+  await waitFor('coder-k8s /readyz', async () => {
+    if (exited) throw new Error(`coder-k8s exited; see ${logFile}`);
+    return (await fetch(`${healthUrl}/readyz`)).ok;
+  });
+  return { child, pid, securePort, healthUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, certDir, logFile, kubeconfig };
+}
+
+export interface StackOptions {
+  stateDir: string;
+  coderUrl: string;
+  coderTokenFile: string;
+  namespaces: string[];
+  detached?: boolean;
+  productFlags?: string[];
+}
+
+export interface Stack {
+  cluster: ClusterEnv;
+  product: ProductProcess;
+}
+
+/** Control plane up, coder-k8s started and registered, APIService Available. */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const cluster = await clusterUp(join(o.stateDir, 'cluster'));
+  for (const ns of o.namespaces) {
+    const yaml = await mustKubectl(cluster, ['create', 'namespace', ns, '--dry-run=client', '-o', 'yaml']);
+    await mustKubectl(cluster, ['apply', '-f', '-'], { input: yaml });
+  }
+  const product = await startProduct({
+    stateDir: join(o.stateDir, 'product'),
+    cluster,
+    coderUrl: o.coderUrl,
+    coderTokenFile: o.coderTokenFile,
+    namespace: o.namespaces[0] ?? 'coder',
+    ...(o.detached !== undefined ? { detached: o.detached } : {}),
+    ...(o.productFlags ? { extraFlags: o.productFlags } : {}),
+  });
+  await registerAPIService(cluster, product.securePort, join(product.certDir, 'ca.crt'));
+  await waitForAPIService(cluster);
+  return { cluster, product };
+}
