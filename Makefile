@@ -7,7 +7,7 @@ NODE := $(NODE_BIN)/node
 NPM_STAMP := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 
-.PHONY: help deps build typecheck lint test test-unit test-integration dev dev-down clean
+.PHONY: help deps tools build typecheck lint test test-unit test-integration test-e2e dev dev-down clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ $(NPM_STAMP): package-lock.json package.json
 	@touch $(NPM_STAMP)
 
 deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
+
+tools: ## Build the pinned kube-apiserver, etcd, kubectl and helm (cached outside the clone)
+	hack/tools.sh ensure
 
 build: deps ## Compile TypeScript to dist/
 	npm run --silent build
@@ -34,14 +37,19 @@ test-unit: deps ## Unit tests (pure logic)
 test-integration: deps ## Integration tests: real HTTPS server against the fake Coder
 	npm test --silent -- --selectProjects integration
 
-test: deps typecheck lint ## Everything CI runs: typecheck, lint, unit and integration tests
-	npm test --silent
+test-e2e: deps tools ## End-to-end: real kube-apiserver + etcd, kubectl, the APIService
+	npm test --silent -- --selectProjects e2e --runInBand
 
-dev: deps ## Start fake Coder + coder-k8s locally; writes .dev/kubeconfig
+test: deps typecheck lint tools ## Everything CI runs: typecheck, lint, unit, integration and e2e tests
+	npm test --silent -- --selectProjects unit integration
+	npm test --silent -- --selectProjects e2e --runInBand
+
+dev: deps tools ## Local control plane + fake Coder + coder-k8s behind an APIService; writes .dev/kubeconfig
 	$(NODE) hack/dev.ts up
 
-dev-down: deps ## Stop what `make dev` started
+dev-down: deps ## Stop what `make dev` started (state stays in .dev/)
 	$(NODE) hack/dev.ts down
 
-clean: ## Remove build outputs and local dev state
+clean: ## Stop the dev environment and remove build outputs and local dev state
+	-[ -d node_modules ] && $(NODE) hack/dev.ts down
 	rm -rf dist coverage .dev

@@ -20,13 +20,19 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // A global option (projects cannot set it); e2e hooks that start a cluster set their own.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{pkg,cmd}/**/*.test.ts'] },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/{integration,fakes}/**/*.test.ts'],
-      testTimeout: 60000,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
   ],
 };

@@ -14,6 +14,8 @@ import { nullLogger, type Logger } from '../../pkg/logging/logger.ts';
 import { createMetrics, type Metrics } from '../../pkg/metrics/metrics.ts';
 import { startFakeCoder, type FakeCoder, type FakeCoderOptions } from '../fakes/coderd/index.ts';
 
+export { eventually } from '../util/eventually.ts';
+
 export const NAMESPACE = 'coder';
 export const GROUP_VERSION = '/apis/aggregation.coder.com/v1alpha1';
 export const TEMPLATES = `${GROUP_VERSION}/namespaces/${NAMESPACE}/codertemplates`;
@@ -140,22 +142,4 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls until `check` returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 20;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 250);
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }

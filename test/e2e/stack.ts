@@ -1,0 +1,52 @@
+// One real stack per e2e file: kube-apiserver + etcd on loopback, the fake Coder in this
+// process (so tests can use its knobs), coder-k8s as a separate process reached through
+// the APIService.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clusterDown, kubectl, mustKubectl, type ClusterEnv } from '../../hack/lib/cluster.ts';
+import { terminate } from '../../hack/lib/process.ts';
+import { startStack, type Stack } from '../../hack/lib/stack.ts';
+import { startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
+
+export const NAMESPACE = 'coder';
+/** Starting or stopping a stack: control plane, product, APIService availability. */
+export const STACK_TIMEOUT_MS = 180_000;
+
+export interface E2E extends Stack {
+  fake: FakeCoder;
+  dir: string;
+  /** Runs the pinned kubectl as cluster admin (or another kubeconfig). */
+  kubectl(args: string[], options?: { input?: string; kubeconfig?: string }): ReturnType<typeof kubectl>;
+  mustKubectl(args: string[], options?: { input?: string; kubeconfig?: string }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startE2E(): Promise<E2E> {
+  const dir = await mkdtemp(join(tmpdir(), 'coder-k8s-e2e-'));
+  const fake = await startFakeCoder({ buildTimings: { pendingMs: 20, runningMs: 80 } });
+  const tokenFile = join(dir, 'coder-token');
+  await writeFile(tokenFile, fake.adminToken, { mode: 0o600 });
+  let stack: Stack;
+  try {
+    stack = await startStack({ stateDir: dir, coderUrl: fake.url, coderTokenFile: tokenFile, namespaces: [NAMESPACE] });
+  } catch (err) {
+    await clusterDown(join(dir, 'cluster'), true).catch(() => undefined);
+    await fake.close();
+    throw err;
+  }
+  const cluster: ClusterEnv = stack.cluster;
+  return {
+    ...stack,
+    fake,
+    dir,
+    kubectl: (args, options) => kubectl(cluster, args, options),
+    mustKubectl: (args, options) => mustKubectl(cluster, args, options),
+    async stop() {
+      await terminate(stack.product.pid);
+      await clusterDown(cluster.stateDir, true).catch(() => undefined);
+      await fake.close();
+      if (!process.env.CODER_K8S_E2E_KEEP) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
