@@ -9,7 +9,8 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Help and version exit 0; every usage error, from commander or our checks, exits 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     process.stderr.write(`coder-k8s: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }

@@ -80,8 +80,35 @@ export function applyPatch(type: Exclude<PatchType, 'apply'>, current: object, p
  * live object (fields it sets win, fields it omits are kept). There are no other managers
  * whose fields could conflict, because the objects have no storage of their own.
  */
-export function applyConfiguration(current: object, applied: object): unknown {
-  return mergePatch.apply(structuredClone(current), stripNulls(applied));
+export function applyConfiguration(current: object, applied: object, atomicPaths: readonly string[][] = []): unknown {
+  const merged = mergePatch.apply(structuredClone(current), stripNulls(applied)) as Record<string, unknown>;
+  // Atomic maps (x-kubernetes-map-type: atomic) are owned whole: the applied value replaces
+  // the live one, so a key left out of the configuration is removed.
+  for (const path of atomicPaths) {
+    const value = getPath(applied, path);
+    if (value !== undefined) setPath(merged, path, structuredClone(value));
+  }
+  return merged;
+}
+
+function getPath(root: unknown, path: readonly string[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (!node || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object') return;
+    node = next as Record<string, unknown>;
+  }
+  const last = path.at(-1);
+  if (last !== undefined) node[last] = value;
 }
 
 function stripNulls(value: unknown): unknown {

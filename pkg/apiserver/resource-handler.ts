@@ -150,7 +150,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
         if (err instanceof StatusError && err.code === 404) return undefined;
         throw err;
       });
-      const merged = current ? applyConfiguration(current, patch) : patch;
+      const merged = current ? applyConfiguration(current, patch, info.atomicMaps ?? []) : patch;
       const validated = validateObject<T>(info, merged, fieldValidation);
       const desired = this.#prepare(validated.object, namespace, name);
       sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(patch));

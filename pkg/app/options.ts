@@ -61,6 +61,12 @@ function integer(min: number, max: number) {
   };
 }
 
+function boolean(value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
+}
+
 function list(value: string): string[] {
   return value
     .split(',')
@@ -89,8 +95,8 @@ export function buildCommand(): Command {
   return new Command('coder-k8s')
     .description('Kubernetes operator and aggregated API server for Coder.')
     .addOption(opt('--app <mode>', 'what to run').choices(APP_MODES).default('all'))
-    .addOption(opt('--kubeconfig <path>', 'kubeconfig for the cluster (default: in-cluster or $KUBECONFIG)'))
-    .addOption(opt('--leader-elect', 'elect a leader among replicas before reconciling').default(false))
+    .addOption(opt('--kubeconfig <path>', 'kubeconfig for the cluster; also enables delegated authentication and authorization (default: in-cluster when running in a Pod)'))
+    .addOption(opt('--leader-elect [enabled]', 'elect a leader among replicas before reconciling').argParser(boolean).preset(true).default(false))
     .addOption(opt('--leader-election-namespace <ns>', 'namespace of the leader election Lease (default: the service namespace)'))
     .addOption(opt('--leader-election-id <name>', 'name of the leader election Lease').default('coder-k8s-leader'))
     .addOption(opt('--metrics-bind-address <addr>', 'address of the Prometheus /metrics endpoint; 0 disables').default(':8080'))

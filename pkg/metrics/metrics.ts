@@ -79,7 +79,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     authentications: new Counter({
       name: `${PREFIX}apiserver_authentications_total`,
-      help: 'Authentication attempts by method (x509, requestheader, anonymous) and result.',
+      help: 'Authentication attempts by method (requestheader, x509, token; none when no credentials were presented) and result.',
       labelNames: ['method', 'result'] as const,
       registers,
     }),

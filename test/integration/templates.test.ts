@@ -207,6 +207,11 @@ describe('CoderTemplate writes', () => {
     expect(again.status).toBe(200);
     expect(again.body.metadata.resourceVersion).toBe(created.body.metadata.resourceVersion);
     expect(h.fake.counters.get(VERSIONS)).toBe(1);
+    // spec.files is an atomic map: a file left out of the applied configuration is removed.
+    const twoFiles = JSON.stringify(template('coder.applied', { 'main.tf': 'apply me', 'extra.tf': 'more' }, { description: 'applied' }));
+    await h.request('PATCH', path, { body: twoFiles, contentType: 'application/apply-patch+yaml' });
+    const oneFile = await h.request('PATCH', path, { body, contentType: 'application/apply-patch+yaml' });
+    expect(oneFile.body.spec.files).toEqual({ 'main.tf': 'apply me' });
     const noManager = await h.request('PATCH', `${TEMPLATES}/coder.applied`, { body, contentType: 'application/apply-patch+yaml' });
     expect(noManager.status).toBe(422);
     expect(noManager.body.message).toContain('fieldManager');
@@ -340,6 +345,9 @@ describe('CoderTemplate builds that outlast the request', () => {
     expect(res.body.status.activeVersionID).toBe(current.body.status.activeVersionID);
     expect(res.body.status.latestVersionBuild).toMatchObject({ status: 'pending' });
     const pendingId = res.body.status.latestVersionBuild.versionID as string;
+    // LIST does not show the pending build; GET and LIST still agree on the resourceVersion.
+    const listed = await slow.request('GET', `${TEMPLATES}?fieldSelector=metadata.name%3Dcoder.docker`);
+    expect(listed.body.items[0].metadata.resourceVersion).toBe(res.body.metadata.resourceVersion);
     slow.fake.knobs.resumeJobs();
     const promoted = await eventually('background promotion', async () => {
       const got = await slow.request('GET', `${TEMPLATES}/coder.docker`);

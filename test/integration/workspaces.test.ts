@@ -166,6 +166,23 @@ describe('CoderWorkspace writes', () => {
     expect(done.body.status.latestBuildTransition).toBe('stop');
   });
 
+  it('records a template version change on a stopped workspace with a stop build', async () => {
+    const docker = await h.request('GET', '/apis/aggregation.coder.com/v1alpha1/namespaces/coder/codertemplates/coder.docker');
+    const changed = structuredClone(docker.body);
+    changed.spec.files = { 'main.tf': 'v2 of docker' };
+    const v2 = (await h.request('PUT', '/apis/aggregation.coder.com/v1alpha1/namespaces/coder/codertemplates/coder.docker', { body: changed })).body.status
+      .activeVersionID as string;
+    await h.request('PATCH', `${WORKSPACES}/coder.alice.dev`, { body: { spec: { running: false } }, contentType: 'application/merge-patch+json' });
+    await settled('coder.alice.dev');
+    const res = await h.request('PATCH', `${WORKSPACES}/coder.alice.dev`, {
+      body: { spec: { templateVersionID: v2 } },
+      contentType: 'application/merge-patch+json',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toMatchObject({ latestBuildTransition: 'stop', templateVersionID: v2 });
+    expect(res.body.spec).toMatchObject({ running: false, templateVersionID: v2 });
+  });
+
   it('updates ttl and autostart schedule', async () => {
     const current = await get('coder.alice.dev');
     const desired = structuredClone(current.body);
@@ -208,6 +225,16 @@ describe('CoderWorkspace writes', () => {
     expect(res.body.status.latestBuildTransition).toBe('delete');
     h.fake.knobs.resumeJobs();
     await eventually('deletion', async () => ((await get('coder.bob.slowdel')).status === 404 ? true : undefined));
+  });
+
+  it('reports a failed delete build instead of pretending it is pending', async () => {
+    await h.request('POST', WORKSPACES, { body: workspace('coder.bob.stubborn') });
+    await settled('coder.bob.stubborn');
+    h.fake.knobs.failNextJobs({ transition: 'delete', error: 'terraform destroy failed' });
+    const res = await h.request('DELETE', `${WORKSPACES}/coder.bob.stubborn`);
+    expect(res.status).toBe(500);
+    expect(res.body.message).toContain('terraform destroy failed');
+    expect((await get('coder.bob.stubborn')).status).toBe(200);
   });
 
   it('names the field for bad input', async () => {

@@ -1,7 +1,7 @@
 import { parseWorkspaceName } from '../../api/aggregation/v1alpha1/names.ts';
 import { CODER_WORKSPACE, resourceRef } from '../../api/aggregation/v1alpha1/resources.ts';
 import type { CoderWorkspace } from '../../api/aggregation/v1alpha1/types.ts';
-import { alreadyExists, fieldInvalid, fieldRequired, invalid, notFound } from '../../api/meta/status-error.ts';
+import { alreadyExists, fieldInvalid, fieldRequired, internalError, invalid, notFound } from '../../api/meta/status-error.ts';
 import type { StatusCause, TableColumnDefinition } from '../../api/meta/types.ts';
 import type { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError, isNotFound } from '../../coder/errors.ts';
@@ -152,8 +152,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     const versionChanged = !!want.templateVersionID && want.templateVersionID !== have.templateVersionID;
     const ttlChanged = (want.ttlMillis ?? 0) !== (have.ttlMillis ?? 0);
     const autostartChanged = (want.autostartSchedule ?? '') !== (have.autostartSchedule ?? '');
+    // A version change on a stopped workspace is recorded with a stop build, so the next
+    // start uses it (Coder builds from the previous build's version).
     const transition: WorkspaceTransition | undefined =
-      running !== have.running ? (running ? 'start' : 'stop') : versionChanged && running ? 'start' : undefined;
+      running !== have.running || versionChanged ? (running ? 'start' : 'stop') : undefined;
     if (ctx.dryRun || (!transition && !ttlChanged && !autostartChanged)) {
       return { ...current, spec: { ...have, ...want, running } };
     }
@@ -189,7 +191,12 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     try {
       const build = await coder.createWorkspaceBuild(id, { transition: 'delete' });
       const done = await waitForWorkspaceBuild(coder, build, { timeoutMs: this.#options.buildWaitMs });
-      if (!isJobActive(done) && done.job.status === 'succeeded') return { object: current, finished: true };
+      if (done.job.status === 'succeeded') return { object: current, finished: true };
+      if (!isJobActive(done)) {
+        throw internalError(
+          `Coder's delete build ${done.id} for workspace ${current.metadata.name ?? ''} ${done.job.status}: ${done.job.error ?? 'no error reported'}`,
+        );
+      }
       const now = await coder.getWorkspace(id, true);
       return { object: toCoderWorkspace(ctx.backend.namespace, now), finished: false };
     } catch (err) {

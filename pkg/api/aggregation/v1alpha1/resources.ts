@@ -20,6 +20,8 @@ export interface ResourceInfo {
   readonly description: string;
   readonly spec: TSchema;
   readonly status: TSchema;
+  /** Maps that server-side apply replaces whole (x-kubernetes-map-type: atomic). */
+  readonly atomicMaps?: readonly string[][];
 }
 
 export const CODER_TEMPLATE: ResourceInfo = {
@@ -37,6 +39,7 @@ export const CODER_TEMPLATE: ResourceInfo = {
     'the namespace selects the Coder deployment.',
   spec: CoderTemplateSpec,
   status: CoderTemplateStatus,
+  atomicMaps: [['spec', 'files']],
 };
 
 export const CODER_WORKSPACE: ResourceInfo = {

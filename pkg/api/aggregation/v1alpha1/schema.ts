@@ -40,6 +40,7 @@ export const CoderTemplateSpec = Type.Object(
     icon: Type.Optional(Type.String(description('Icon URL or path shown in Coder.'))),
     files: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
+        'x-kubernetes-map-type': 'atomic',
         description:
           'Template source: relative slash-separated path -> UTF-8 file content. Filled on GET, omitted on LIST. ' +
           'Changing it uploads a new version, waits for its build and promotes it; identical files create no version.',
