@@ -1,17 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { CODER_TEMPLATE, CODER_WORKSPACE } from '../api/aggregation/v1alpha1/resources.ts';
-import { StatusError } from '../api/meta/status-error.ts';
+import { caughtStatus as failure } from '../../test/util/status.ts';
 import { fieldPath, validateObject } from './validation.ts';
 
-function failure(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 const template = {
   apiVersion: 'aggregation.coder.com/v1alpha1',

@@ -1,26 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { StatusError } from '../api/meta/status-error.ts';
+import { caughtStatus } from '../../test/util/status.ts';
 import { packTemplateFiles, sameFiles, unpackTemplateFiles, validateTemplateFiles } from './template-files.ts';
 
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StatusError) return err.code;
-    throw err;
-  }
-  return 0;
-}
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StatusError) return err.message;
-    throw err;
-  }
-  return '';
-}
+const codeOf = (fn: () => unknown) => caughtStatus(fn).code;
+const messageOf = (fn: () => unknown) => caughtStatus(fn).message;
 
 describe('template file rules', () => {
   it('accepts relative paths and normalises ./', () => {

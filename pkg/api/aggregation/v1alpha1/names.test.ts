@@ -1,16 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { StatusError } from '../../meta/status-error.ts';
+import { caughtStatus as statusOf } from '../../../../test/util/status.ts';
 import { parseTemplateName, parseWorkspaceName, templateObjectName, workspaceObjectName } from './names.ts';
 
-function statusOf(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 describe('object names', () => {
   it('parses <org>.<template>', () => {
