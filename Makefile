@@ -12,9 +12,12 @@ export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-# npm ci runs when the lock file is newer than the installed tree (fresh clone included).
+# Installs the locked dependency tree when the lock file is newer than node_modules (a
+# fresh clone included). npm ci refuses a lock file that lacks other platforms' optional
+# binaries (@swc/core-darwin-*, ...), which a registry mirror serving only this platform
+# cannot provide; npm install --no-save then installs the same locked versions.
 $(NPM_STAMP): package-lock.json package.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
 deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
