@@ -7,7 +7,7 @@ NODE := $(NODE_BIN)/node
 NPM_STAMP := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 
-.PHONY: help deps tools build typecheck lint test test-unit test-integration test-e2e dev dev-down clean
+.PHONY: help deps tools generate verify build typecheck lint test test-unit test-integration test-e2e dev dev-down clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
 
 tools: ## Build the pinned kube-apiserver, etcd, kubectl and helm (cached outside the clone)
 	hack/tools.sh ensure
+
+generate: deps ## Regenerate CRDs (config/crd) and docs/crd-reference.md from pkg/api/coder
+	$(NODE) hack/gen-crds.ts
+
+verify: deps ## Fail when generated files are out of date
+	$(NODE) hack/gen-crds.ts --check
 
 build: deps ## Compile TypeScript to dist/
 	npm run --silent build
@@ -43,7 +49,7 @@ test-integration: deps ## Integration tests: real HTTPS server against the fake 
 test-e2e: deps tools ## End-to-end: real kube-apiserver + etcd, kubectl, the APIService
 	npm test --silent -- --selectProjects e2e --runInBand
 
-test: deps typecheck lint tools ## Everything CI runs: typecheck, lint, unit, integration and e2e tests
+test: deps verify typecheck lint tools ## Everything CI runs: generated-file check, typecheck, lint, unit, integration and e2e tests
 	npm test --silent -- --selectProjects unit integration
 	npm test --silent -- --selectProjects e2e --runInBand
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { TSchema } from '@sinclair/typebox';
 import type { ResourceInfo } from '../api/aggregation/v1alpha1/resources.ts';
+import { toOpenAPISchema } from '../api/json-schema.ts';
 
 type Json = Record<string, unknown>;
 
@@ -11,24 +11,7 @@ function modelName(info: ResourceInfo, kind: string): string {
   return `${info.group.split('.').reverse().join('.')}.${info.version}.${kind}`;
 }
 
-/** TypeBox → plain OpenAPI schema: symbols dropped, Record's patternProperties as additionalProperties. */
-function plain(schema: TSchema): Json {
-  const convert = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(convert);
-    if (!value || typeof value !== 'object') return value;
-    const out: Json = {};
-    for (const [key, child] of Object.entries(value as Json)) {
-      if (key === 'patternProperties' && child && typeof child === 'object') {
-        const [only] = Object.values(child as Json);
-        out.additionalProperties = convert(only);
-      } else {
-        out[key] = convert(child);
-      }
-    }
-    return out;
-  };
-  return convert(JSON.parse(JSON.stringify(schema))) as Json;
-}
+const plain = toOpenAPISchema;
 
 function metaSchemas(ref: (name: string) => string): Record<string, Json> {
   const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
