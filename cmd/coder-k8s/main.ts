@@ -2,7 +2,7 @@
 // coder-k8s: Kubernetes operator and aggregated API server for Coder.
 import { CommanderError } from 'commander';
 import { parseOptions } from '../../pkg/app/options.ts';
-import { NotYetAvailableError, run } from '../../pkg/app/run.ts';
+import { run } from '../../pkg/app/run.ts';
 
 async function main(): Promise<number> {
   let options;
@@ -19,8 +19,10 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     process.stderr.write(`coder-k8s: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof NotYetAvailableError ? 2 : 1;
+    return 1;
   }
 }
 
-process.exitCode = await main();
+// Exit explicitly: a watch or timer left behind by a failed start must not keep a broken
+// process alive (and passing liveness) instead of restarting.
+process.exit(await main());

@@ -1,36 +1,70 @@
-import { StatusError } from '../api/meta/status-error.ts';
+import pLimit from 'p-limit';
+import { StatusError, timeout as timeoutError } from '../api/meta/status-error.ts';
 import type { KubeObject } from '../api/meta/types.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { StorageContext } from '../storage/context.ts';
 import type { Storage } from '../storage/storage.ts';
 
+export interface FanoutOptions {
+  /** Namespaces queried at once. */
+  concurrency: number;
+  /** Deadline for each namespace's list. */
+  timeoutMs: number;
+  metrics?: Metrics;
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, namespace: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(timeoutError(`no answer from namespace ${namespace} within ${ms}ms`));
+    }, ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 /**
- * Lists every namespace and merges the results. One failing namespace fails the whole
- * list, naming it: a silent partial list would make informers delete objects.
+ * Lists every eligible namespace concurrently (bounded, each with a deadline) and merges the
+ * results. One failing namespace fails the whole list, naming it: a silent partial list
+ * would make informers delete the missing objects.
  */
 export async function listAllNamespaces<T extends KubeObject>(
   storage: Storage<T>,
   namespaces: string[],
   context: (namespace: string) => StorageContext,
+  options: FanoutOptions,
 ): Promise<T[]> {
-  const results = await Promise.allSettled(namespaces.map((ns) => storage.list(context(ns))));
-  const failures: string[] = [];
-  const items: T[] = [];
-  let worst: StatusError | undefined;
-  results.forEach((result, i) => {
-    if (result.status === 'fulfilled') items.push(...result.value);
-    else {
-      const err = result.reason as unknown;
-      failures.push(`${namespaces[i] ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
-      if (err instanceof StatusError && (!worst || err.code > worst.code)) worst = err;
-    }
-  });
-  if (failures.length > 0) {
-    const code = worst?.code ?? 500;
-    throw new StatusError(
-      code >= 500 ? code : 503,
-      code >= 500 ? (worst?.reason ?? 'InternalError') : 'ServiceUnavailable',
-      `listing ${storage.info.plural} failed in namespace(s) ${failures.join('; ')}`,
+  const labels = { resource: storage.info.plural, verb: 'list' };
+  const end = options.metrics?.fanoutDuration.startTimer(labels);
+  options.metrics?.fanoutNamespaces.observe(labels, namespaces.length);
+  const limit = pLimit(Math.max(1, options.concurrency));
+  try {
+    const results = await Promise.allSettled(
+      namespaces.map((ns) => limit(() => withDeadline(Promise.resolve().then(() => storage.list(context(ns))), options.timeoutMs, ns))),
     );
+    const failures: string[] = [];
+    const items: T[] = [];
+    let worst: StatusError | undefined;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') items.push(...result.value);
+      else {
+        const err = result.reason as unknown;
+        failures.push(`${namespaces[i] ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
+        if (err instanceof StatusError && (!worst || err.code > worst.code)) worst = err;
+      }
+    });
+    if (failures.length > 0) {
+      const code = worst && worst.code >= 500 ? worst.code : 503;
+      throw new StatusError(
+        code,
+        code === 503 ? 'ServiceUnavailable' : (worst?.reason ?? 'InternalError'),
+        `listing ${storage.info.plural} failed in ${failures.length} of ${namespaces.length} namespace(s): ${failures.join('; ')}`,
+      );
+    }
+    return items;
+  } finally {
+    end?.();
   }
-  return items;
 }

@@ -31,6 +31,7 @@ export interface APIServerConfig {
   metrics: Metrics;
   logger: Logger;
   maxBodyBytes: number;
+  fanout: { concurrency: number; timeoutMs: number };
   version: VersionInfo;
   /** Readiness of the process (e.g. caches synced), served at /readyz on the secure port too. */
   ready: () => boolean;
@@ -243,7 +244,8 @@ export class APIServer {
         new ResourceHandler(storage, {
           resolver: this.#config.resolver,
           maxBodyBytes: this.#config.maxBodyBytes,
-          listAll: listAllNamespaces,
+          listAll: (storage, namespaces, context) =>
+            listAllNamespaces(storage, namespaces, context, { ...this.#config.fanout, metrics: this.#config.metrics }),
         }),
       );
     }

@@ -43,22 +43,19 @@ export interface RunningAPIServer {
   stop(): Promise<void>;
 }
 
-/** Static mode: one Coder deployment pinned to one namespace. */
-export async function startStaticAPIServer(
-  o: Options,
-  logger: Logger,
-  metrics: Metrics,
-  ready: () => boolean,
-  authorizer?: Authorizer,
-): Promise<RunningAPIServer> {
-  if (!o.coderUrl || !o.coderNamespace) throw new Error('static mode needs --coder-url and --coder-namespace');
-  const coder = new CoderClient({
-    url: o.coderUrl,
-    token: await readToken(o),
-    timeoutMs: o.coderRequestTimeoutMs,
-    observer: coderObserver(metrics),
-  });
-  const resolver: BackendResolver = new StaticBackendResolver({ namespace: o.coderNamespace, url: coder.baseUrl, coder });
+export interface APIServerDeps {
+  logger: Logger;
+  metrics: Metrics;
+  /** Readiness of the rest of the process (informers synced, not shutting down). */
+  ready: () => boolean;
+  resolver: BackendResolver;
+  /** Replaces delegated authorization (tests record decisions with it). */
+  authorizer?: Authorizer;
+}
+
+/** The aggregated API server over whatever resolves namespaces to Coder deployments. */
+export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<RunningAPIServer> {
+  const { logger, metrics } = deps;
   const security = await buildSecurity(o, logger);
   const background = new BackgroundTasks(logger.child({ component: 'background' }));
   const storageLogger = logger.child({ component: 'storage' });
@@ -72,14 +69,15 @@ export async function startStaticAPIServer(
     securePort: o.securePort,
     tls,
     authenticator: security.authenticator,
-    authorizer: authorizer ?? security.authorizer,
-    resolver,
+    authorizer: deps.authorizer ?? security.authorizer,
+    resolver: deps.resolver,
     storages,
     metrics,
     logger: logger.child({ component: 'apiserver' }),
     maxBodyBytes: o.maxRequestBodyBytes,
+    fanout: { concurrency: o.fanoutConcurrency, timeoutMs: o.coderRequestTimeoutMs },
     version: versionInfo(),
-    ready: () => ready() && security.ready(),
+    ready: () => deps.ready() && security.ready(),
   });
   const { port } = await server.start();
   return {
@@ -90,8 +88,41 @@ export async function startStaticAPIServer(
     stop: async () => {
       await server.stop(o.shutdownGracePeriodMs);
       await background.shutdown();
-      await coder.close();
       await security.stop();
+    },
+  };
+}
+
+/** Static mode: one Coder deployment (--coder-url) pinned to one namespace (--coder-namespace). */
+export async function staticResolver(o: Options, metrics: Metrics): Promise<{ resolver: BackendResolver; close: () => Promise<void> }> {
+  if (!o.coderUrl || !o.coderNamespace) throw new Error('static mode needs --coder-url and --coder-namespace');
+  const coder = new CoderClient({
+    url: o.coderUrl,
+    token: await readToken(o),
+    timeoutMs: o.coderRequestTimeoutMs,
+    observer: coderObserver(metrics),
+  });
+  return {
+    resolver: new StaticBackendResolver({ namespace: o.coderNamespace, url: coder.baseUrl, coder }),
+    close: () => coder.close(),
+  };
+}
+
+/** Static mode end to end (tests use it). */
+export async function startStaticAPIServer(
+  o: Options,
+  logger: Logger,
+  metrics: Metrics,
+  ready: () => boolean,
+  authorizer?: Authorizer,
+): Promise<RunningAPIServer> {
+  const { resolver, close } = await staticResolver(o, metrics);
+  const running = await startAPIServer(o, { logger, metrics, ready, resolver, ...(authorizer ? { authorizer } : {}) });
+  return {
+    ...running,
+    stop: async () => {
+      await running.stop();
+      await close();
     },
   };
 }

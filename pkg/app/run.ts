@@ -1,59 +1,95 @@
+import { Manager } from '../controller/manager.ts';
+import { healthHandler } from '../health/server.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { metricsHandler } from '../metrics/server.ts';
-import { healthHandler } from '../health/server.ts';
 import { close, listen, parseBindAddress } from '../util/address.ts';
-import { startStaticAPIServer, type RunningAPIServer } from './aggregated-apiserver.ts';
+import { coderObserver, startAPIServer, staticResolver, type RunningAPIServer } from './aggregated-apiserver.ts';
 import { isStaticMode, type Options } from './options.ts';
 import { VERSION } from './version.ts';
 
-export class NotYetAvailableError extends Error {}
-
 /**
- * Runs the process until SIGTERM/SIGINT: metrics and health endpoints, then what --app
- * asks for. Shutdown stops readiness first, drains in-flight requests, then exits.
+ * Runs the process until SIGTERM/SIGINT:
+ * - all: informers + eligibility cache + reconcilers (leader-elected) + the API server;
+ * - controller: informers + reconcilers;
+ * - aggregated-apiserver: the API server, its namespaces from the eligibility cache (read
+ *   only) or, with --coder-url, from one pinned Coder deployment.
+ * Shutdown drops readiness, drains requests, stops controllers (releasing the lease), exits.
  */
 export async function run(o: Options, logger: Logger = createLogger({ level: o.logLevel, format: o.logFormat })): Promise<void> {
   logger.info('starting coder-k8s', { version: VERSION, app: o.app, node: process.version });
-  if (o.app !== 'aggregated-apiserver') {
-    throw new NotYetAvailableError(`--app=${o.app} is not yet available in this build; use --app=aggregated-apiserver with --coder-url, --coder-session-token-file and --coder-namespace`);
-  }
-  if (!isStaticMode(o)) {
-    throw new NotYetAvailableError(
-      '--app=aggregated-apiserver without --coder-url (namespaces from CoderControlPlanes) is not yet available; give --coder-url, --coder-session-token-file and --coder-namespace',
-    );
-  }
+  let shuttingDown = false;
+  const stopped = new Promise<string>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        shuttingDown = true;
+        resolve(signal);
+      });
+    }
+  });
 
   const metrics = createMetrics();
-  let shuttingDown = false;
-  let apiserver: RunningAPIServer | undefined = undefined;
-  const ready = () => !shuttingDown && apiserver !== undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      await fn().catch((err: unknown) => {
+        logger.warn('error during shutdown', { error: err instanceof Error ? err.message : String(err) });
+      });
+    }
+  };
 
-  const metricsAddress = parseBindAddress(o.metricsBindAddress, '--metrics-bind-address');
-  const healthAddress = parseBindAddress(o.healthProbeBindAddress, '--health-probe-bind-address');
-  const metricsServer = metricsAddress ? await listen(metricsAddress, metricsHandler(metrics.registry)) : undefined;
-  const healthServer = healthAddress ? await listen(healthAddress, healthHandler({ live: () => true, ready })) : undefined;
-  if (metricsServer) logger.info('metrics listening', { port: metricsServer.port });
-  if (healthServer) logger.info('health probes listening', { port: healthServer.port });
+  try {
+    let manager: Manager | undefined;
+    let apiserver: RunningAPIServer | undefined;
+    const ready = () => !shuttingDown && (manager?.synced ?? true) && (o.app === 'controller' || apiserver !== undefined);
 
-  apiserver = await startStaticAPIServer(o, logger, metrics, ready);
+    const metricsAddress = parseBindAddress(o.metricsBindAddress, '--metrics-bind-address');
+    const healthAddress = parseBindAddress(o.healthProbeBindAddress, '--health-probe-bind-address');
+    if (metricsAddress) {
+      const { server, port } = await listen(metricsAddress, metricsHandler(metrics.registry));
+      cleanups.push(() => close(server));
+      logger.info('metrics listening', { port });
+    }
+    if (healthAddress) {
+      const { server, port } = await listen(healthAddress, healthHandler({ live: () => true, ready }));
+      cleanups.push(() => close(server));
+      logger.info('health probes listening', { port });
+    }
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      logger.info('shutting down', { signal });
-      resolve();
-    };
-    process.once('SIGTERM', () => {
-      stop('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      stop('SIGINT');
-    });
-  });
-  await apiserver.stop();
-  await close(metricsServer?.server);
-  await close(healthServer?.server);
-  logger.info('stopped');
+    const useStatic = o.app === 'aggregated-apiserver' && isStaticMode(o);
+    if (!useStatic) {
+      manager = new Manager({
+        kubeConfig: loadKubeConfig(o.kubeconfig),
+        logger,
+        metrics,
+        reconcile: o.app !== 'aggregated-apiserver',
+        ...(o.leaderElect ? { leaderElection: { namespace: o.leaderElectionNamespace ?? o.serviceNamespace, name: o.leaderElectionId } } : {}),
+        coderTimeoutMs: o.coderRequestTimeoutMs,
+        coderObserver: coderObserver(metrics),
+      });
+      const m = manager;
+      cleanups.push(() => m.stop());
+      await manager.start();
+    }
+    if (o.app !== 'controller') {
+      let resolver;
+      if (useStatic) {
+        const s = await staticResolver(o, metrics);
+        cleanups.push(s.close);
+        resolver = s.resolver;
+      } else {
+        resolver = (manager as Manager).eligibility;
+      }
+      apiserver = await startAPIServer(o, { logger, metrics, ready, resolver });
+      const a = apiserver;
+      cleanups.push(() => a.stop());
+    }
+    const signal = await stopped;
+    logger.info('shutting down', { signal });
+  } finally {
+    shuttingDown = true;
+    await cleanup();
+    logger.info('stopped');
+  }
 }

@@ -9,9 +9,6 @@ export interface InformerOptions<T extends KubernetesObject> {
   labelSelector?: string;
   fieldSelector?: string;
   logger: Logger;
-  /** Called for adds and updates; must not throw (errors are logged and swallowed). */
-  onUpsert?: (object: T) => void;
-  onDelete?: (object: T) => void;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -21,8 +18,15 @@ export interface InformerOptions<T extends KubernetesObject> {
  * (client-node's ListWatch stops on error) and reports when it first synced. Callbacks
  * only ever see objects; a throwing callback cannot take the process down.
  */
+export interface InformerHandler<T> {
+  /** Adds and updates. Handlers should only record or enqueue; a throw is logged and swallowed. */
+  onUpsert?: (object: T) => void;
+  onDelete?: (object: T) => void;
+}
+
 export class ResilientInformer<T extends KubernetesObject> {
   readonly #options: InformerOptions<T>;
+  readonly #handlers: InformerHandler<T>[] = [];
   readonly #listWatch: ListWatch<T>;
   #synced = false;
   #stopped = false;
@@ -45,22 +49,29 @@ export class ResilientInformer<T extends KubernetesObject> {
       options.labelSelector,
       options.fieldSelector,
     );
-    const guard = (what: string, fn?: (o: T) => void) => (object: T) => {
-      try {
-        fn?.(object);
-      } catch (err) {
-        options.logger.error('informer handler failed', { path: options.path, event: what, error: String(err) });
+    const dispatch = (what: 'upsert' | 'delete') => (object: T) => {
+      for (const handler of this.#handlers) {
+        try {
+          if (what === 'upsert') handler.onUpsert?.(object);
+          else handler.onDelete?.(object);
+        } catch (err) {
+          options.logger.error('informer handler failed', { path: options.path, event: what, error: String(err) });
+        }
       }
     };
-    this.#listWatch.on('add', guard('add', options.onUpsert));
-    this.#listWatch.on('update', guard('update', options.onUpsert));
-    this.#listWatch.on('delete', guard('delete', options.onDelete));
+    this.#listWatch.on('add', dispatch('upsert'));
+    this.#listWatch.on('update', dispatch('upsert'));
+    this.#listWatch.on('delete', dispatch('delete'));
     this.#listWatch.on('connect', () => {
       this.#backoffMs = options.initialBackoffMs ?? 500;
     });
     this.#listWatch.on('error', (err: unknown) => {
       this.#scheduleRestart(err);
     });
+  }
+
+  addHandler(handler: InformerHandler<T>): void {
+    this.#handlers.push(handler);
   }
 
   get synced(): boolean {

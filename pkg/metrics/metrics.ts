@@ -14,6 +14,14 @@ export interface Metrics {
   readonly templateBuilds: Counter<'result'>;
   readonly templateBuildWait: Histogram<'result'>;
   readonly authentications: Counter<'method' | 'result'>;
+  readonly fanoutDuration: Histogram<'resource' | 'verb'>;
+  readonly fanoutNamespaces: Histogram<'resource' | 'verb'>;
+  readonly eligibleControlPlanes: Gauge;
+  readonly reconcileTotal: Counter<'controller' | 'result'>;
+  readonly reconcileErrors: Counter<'controller'>;
+  readonly reconcileDuration: Histogram<'controller'>;
+  readonly workqueueDepth: Gauge<'name'>;
+  readonly leader: Gauge<'lease'>;
 }
 
 export interface MetricsOptions {
@@ -81,6 +89,56 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: `${PREFIX}apiserver_authentications_total`,
       help: 'Authentication attempts by method (requestheader, x509, token; none when no credentials were presented) and result.',
       labelNames: ['method', 'result'] as const,
+      registers,
+    }),
+    fanoutDuration: new Histogram({
+      name: `${PREFIX}fanout_duration_seconds`,
+      help: 'Duration of all-namespaces requests fanned out to every eligible namespace.',
+      labelNames: ['resource', 'verb'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    fanoutNamespaces: new Histogram({
+      name: `${PREFIX}fanout_namespaces`,
+      help: 'Namespaces queried per all-namespaces request.',
+      labelNames: ['resource', 'verb'] as const,
+      buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    }),
+    eligibleControlPlanes: new Gauge({
+      name: `${PREFIX}eligible_control_planes`,
+      help: 'CoderControlPlanes currently serving their namespace.',
+      registers,
+    }),
+    reconcileTotal: new Counter({
+      name: `${PREFIX}reconcile_total`,
+      help: 'Reconciles by controller and result (success, error, requeue).',
+      labelNames: ['controller', 'result'] as const,
+      registers,
+    }),
+    reconcileErrors: new Counter({
+      name: `${PREFIX}reconcile_errors_total`,
+      help: 'Reconciles that failed, by controller.',
+      labelNames: ['controller'] as const,
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: `${PREFIX}reconcile_duration_seconds`,
+      help: 'Reconcile latency by controller.',
+      labelNames: ['controller'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    workqueueDepth: new Gauge({
+      name: `${PREFIX}workqueue_depth`,
+      help: 'Keys waiting in a controller work queue.',
+      labelNames: ['name'] as const,
+      registers,
+    }),
+    leader: new Gauge({
+      name: `${PREFIX}leader_election_master_status`,
+      help: '1 while this replica holds the leader Lease, else 0.',
+      labelNames: ['lease'] as const,
       registers,
     }),
   };

@@ -63,6 +63,8 @@ export class AuthenticationConfigWatcher {
       list: () => core.listNamespacedConfigMap({ namespace: AUTH_CONFIGMAP_NAMESPACE, fieldSelector }),
       fieldSelector,
       logger,
+    });
+    this.#informer.addHandler({
       onUpsert: (cm) => {
         this.#update(cm);
       },

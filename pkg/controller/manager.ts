@@ -1,0 +1,131 @@
+import { hostname } from 'node:os';
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../api/coder/v1alpha1/resources.ts';
+import type { CoderControlPlane } from '../api/coder/v1alpha1/types.ts';
+import type { CoderClientObserver } from '../coder/client.ts';
+import { EligibilityCache } from '../eligibility/cache.ts';
+import { ResilientInformer } from '../kube/informer.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { ControlPlaneReconciler } from './controlplane/reconciler.ts';
+import { Controller } from './controller.ts';
+import { LeaderElector } from './leader-election.ts';
+
+export interface ManagerOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics: Metrics;
+  /** Run reconcilers (controller and all modes); false serves the eligibility cache only. */
+  reconcile: boolean;
+  leaderElection?: { namespace: string; name: string };
+  coderTimeoutMs: number;
+  coderObserver?: CoderClientObserver;
+  syncTimeoutMs?: number;
+}
+
+/**
+ * controller-runtime's manager, small: shared informers, the eligibility cache fed by them,
+ * and the reconcilers, which run only while this replica leads (when leader election is on).
+ * Ready once the informers have synced.
+ */
+export class Manager {
+  readonly eligibility: EligibilityCache;
+  readonly #o: ManagerOptions;
+  readonly #controlPlanes: ResilientInformer<CoderControlPlane>;
+  readonly #controller: Controller | undefined;
+  readonly #elector: LeaderElector | undefined;
+  #stopping = false;
+
+  constructor(options: ManagerOptions) {
+    this.#o = options;
+    const objects = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#controlPlanes = new ResilientInformer<CoderControlPlane>({
+      kubeConfig: options.kubeConfig,
+      path: `/apis/${GROUP}/${VERSION}/codercontrolplanes`,
+      list: async () => (await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'codercontrolplanes' })) as KubernetesListObject<CoderControlPlane>,
+      logger: options.logger.child({ informer: 'codercontrolplanes' }),
+    });
+    let enqueue = (_key: string): void => undefined;
+    this.eligibility = new EligibilityCache({
+      kubeConfig: options.kubeConfig,
+      controlPlanes: this.#controlPlanes,
+      logger: options.logger.child({ component: 'eligibility' }),
+      metrics: options.metrics,
+      coderTimeoutMs: options.coderTimeoutMs,
+      ...(options.coderObserver ? { coderObserver: options.coderObserver } : {}),
+      onVerdictChange: (namespace, name) => {
+        enqueue(`${namespace}/${name}`);
+      },
+    });
+    if (!options.reconcile) return;
+
+    const reconciler = new ControlPlaneReconciler({
+      kubeConfig: options.kubeConfig,
+      controlPlanes: this.#controlPlanes,
+      eligibility: this.eligibility,
+      logger: options.logger.child({ controller: 'codercontrolplane' }),
+      coderTimeoutMs: options.coderTimeoutMs,
+    });
+    const controller = new Controller({
+      name: 'codercontrolplane',
+      reconcile: (key) => reconciler.reconcile(key),
+      logger: options.logger,
+      metrics: options.metrics,
+    });
+    this.#controller = controller;
+    enqueue = (key) => {
+      controller.enqueue(key);
+    };
+    this.#controlPlanes.addHandler({
+      onUpsert: (ccp) => {
+        enqueue(`${ccp.metadata.namespace}/${ccp.metadata.name}`);
+      },
+    });
+    if (options.leaderElection) {
+      const lease = options.leaderElection;
+      this.#elector = new LeaderElector({
+        kubeConfig: options.kubeConfig,
+        ...lease,
+        identity: `${hostname()}_${process.pid}`,
+        logger: options.logger.child({ component: 'leader-election' }),
+        onStartedLeading: () => {
+          options.metrics.leader.set({ lease: lease.name }, 1);
+          controller.start();
+          for (const ccp of this.#controlPlanes.list()) enqueue(`${ccp.metadata.namespace}/${ccp.metadata.name}`);
+        },
+        onStoppedLeading: () => {
+          options.metrics.leader.set({ lease: lease.name }, 0);
+          // A replica that lost the lease must stop acting at once; restarting is the safe way
+          // to rejoin with a fresh queue (controller-runtime exits too).
+          void controller.stop().then(() => {
+            if (!this.#stopping) {
+              options.logger.error('lost leadership; exiting so the replica restarts cleanly');
+              process.exit(1);
+            }
+          });
+        },
+      });
+    }
+  }
+
+  get synced(): boolean {
+    return this.#controlPlanes.synced;
+  }
+
+  async start(): Promise<void> {
+    await this.#controlPlanes.start();
+    if (!(await this.#controlPlanes.waitForSync(this.#o.syncTimeoutMs ?? 60_000))) {
+      this.#o.logger.warn('CoderControlPlane informer has not synced yet; readiness waits for it');
+    }
+    if (this.#elector) this.#elector.start();
+    else this.#controller?.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#elector?.stop();
+    await this.#controller?.stop();
+    await this.#controlPlanes.stop();
+    await this.eligibility.stop();
+  }
+}
