@@ -56,7 +56,12 @@ async function up(): Promise<void> {
   }
   const started = Date.now();
   const fake = await startFakeCoder();
-  const stack = await startStack({ stateDir: DEV, coderUrl: fake.url, coderTokenFile: fake.tokenFile, namespaces: [NAMESPACE], detached: true });
+  const stack = await startStack({
+    stateDir: DEV,
+    mode: { kind: 'static', coderUrl: fake.url, coderTokenFile: fake.tokenFile },
+    namespaces: [NAMESPACE],
+    detached: true,
+  });
   await writeFile(PID_FILES.product, String(stack.product.pid));
   const kubeconfig = join(DEV, 'kubeconfig');
   await copyFile(stack.cluster.kubeconfig, kubeconfig);

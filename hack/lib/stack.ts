@@ -27,12 +27,13 @@ export interface ProductProcess {
   kubeconfig: string;
 }
 
+/** Static: one Coder pinned to one namespace; operator: --app=all over CoderControlPlanes. */
+export type ProductMode = { kind: 'static'; coderUrl: string; coderTokenFile: string; namespace: string } | { kind: 'operator' };
+
 export interface ProductOptions {
   stateDir: string;
   cluster: ClusterEnv;
-  coderUrl: string;
-  coderTokenFile: string;
-  namespace: string;
+  mode: ProductMode;
   detached?: boolean;
   extraFlags?: string[];
   /** Reuse a port (a restarted product keeps its APIService registration valid). */
@@ -52,10 +53,14 @@ export async function startProduct(o: ProductOptions): Promise<ProductProcess> {
     process.execPath,
     [
       join(ROOT, 'cmd', 'coder-k8s', 'main.ts'),
-      '--app=aggregated-apiserver',
-      `--coder-url=${o.coderUrl}`,
-      `--coder-session-token-file=${o.coderTokenFile}`,
-      `--coder-namespace=${o.namespace}`,
+      ...(o.mode.kind === 'static'
+        ? [
+            '--app=aggregated-apiserver',
+            `--coder-url=${o.mode.coderUrl}`,
+            `--coder-session-token-file=${o.mode.coderTokenFile}`,
+            `--coder-namespace=${o.mode.namespace}`,
+          ]
+        : ['--app=all', '--leader-elect']),
       `--kubeconfig=${kubeconfig}`,
       '--bind-address=127.0.0.1',
       `--secure-port=${securePort}`,
@@ -86,8 +91,8 @@ export async function startProduct(o: ProductOptions): Promise<ProductProcess> {
 
 export interface StackOptions {
   stateDir: string;
-  coderUrl: string;
-  coderTokenFile: string;
+  /** Static mode pinned to the first namespace, or the operator over CoderControlPlanes. */
+  mode: { kind: 'static'; coderUrl: string; coderTokenFile: string } | { kind: 'operator' };
   namespaces: string[];
   detached?: boolean;
   productFlags?: string[];
@@ -105,12 +110,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const yaml = await mustKubectl(cluster, ['create', 'namespace', ns, '--dry-run=client', '-o', 'yaml']);
     await mustKubectl(cluster, ['apply', '-f', '-'], { input: yaml });
   }
+  await mustKubectl(cluster, ['apply', '-f', join(ROOT, 'config', 'crd')]);
+  await mustKubectl(cluster, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   const product = await startProduct({
     stateDir: join(o.stateDir, 'product'),
     cluster,
-    coderUrl: o.coderUrl,
-    coderTokenFile: o.coderTokenFile,
-    namespace: o.namespaces[0] ?? 'coder',
+    mode: o.mode.kind === 'static' ? { ...o.mode, namespace: o.namespaces[0] ?? 'coder' } : o.mode,
     ...(o.detached !== undefined ? { detached: o.detached } : {}),
     ...(o.productFlags ? { extraFlags: o.productFlags } : {}),
   });

@@ -29,7 +29,7 @@ export async function startE2E(): Promise<E2E> {
   await writeFile(tokenFile, fake.adminToken, { mode: 0o600 });
   let stack: Stack;
   try {
-    stack = await startStack({ stateDir: dir, coderUrl: fake.url, coderTokenFile: tokenFile, namespaces: [NAMESPACE] });
+    stack = await startStack({ stateDir: dir, mode: { kind: 'static', coderUrl: fake.url, coderTokenFile: tokenFile }, namespaces: [NAMESPACE] });
   } catch (err) {
     await clusterDown(join(dir, 'cluster'), true).catch(() => undefined);
     await fake.close();

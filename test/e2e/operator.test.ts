@@ -1,0 +1,131 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { clusterDown, kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
+import { terminate } from '../../hack/lib/process.ts';
+import { startStack, type Stack } from '../../hack/lib/stack.ts';
+import { startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
+import { eventually } from '../util/eventually.ts';
+import { STACK_TIMEOUT_MS } from './stack.ts';
+
+const TEAMS = ['team-a', 'team-b', 'team-c'];
+let dir: string;
+let stack: Stack;
+const fakes = new Map<string, FakeCoder>();
+
+const k = (args: string[], input?: string) => kubectl(stack.cluster, args, input === undefined ? {} : { input });
+const mk = (args: string[], input?: string) => mustKubectl(stack.cluster, args, input === undefined ? {} : { input });
+
+function controlPlane(namespace: string, name: string, fake: FakeCoder, extra: Record<string, unknown> = {}) {
+  return stringify({
+    apiVersion: 'coder.com/v1alpha1',
+    kind: 'CoderControlPlane',
+    metadata: { name, namespace },
+    spec: { external: { url: fake.url }, operatorAccess: { tokenSecretRef: { name: 'coder-operator' } }, ...extra },
+  });
+}
+
+async function eligible(namespace: string, name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
+  const res = await k(['get', 'ccp', name, '-n', namespace, '-o', 'jsonpath={.status.conditions[?(@.type=="Eligible")]}']);
+  return res.code === 0 && res.stdout ? (JSON.parse(res.stdout) as { status: string; reason: string; message: string }) : undefined;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'coder-k8s-e2e-operator-'));
+  for (const team of TEAMS) fakes.set(team, await startFakeCoder({ buildTimings: { pendingMs: 20, runningMs: 80 } }));
+  stack = await startStack({ stateDir: dir, mode: { kind: 'operator' }, namespaces: TEAMS });
+  for (const team of TEAMS) {
+    const fake = fakes.get(team) as FakeCoder;
+    await mk(['create', 'secret', 'generic', 'coder-operator', '-n', team, `--from-literal=token=${fake.adminToken}`]);
+    await mk(['apply', '-f', '-'], controlPlane(team, 'coder', fake));
+  }
+  for (const team of TEAMS) {
+    await eventually(`${team} to become eligible`, async () => ((await eligible(team, 'coder'))?.status === 'True' ? true : undefined), 60_000);
+  }
+}, STACK_TIMEOUT_MS);
+
+afterAll(async () => {
+  await terminate(stack.product.pid);
+  await clusterDown(stack.cluster.stateDir, true).catch(() => undefined);
+  for (const fake of fakes.values()) await fake.close();
+  await rm(dir, { recursive: true, force: true });
+}, STACK_TIMEOUT_MS);
+
+describe('the operator over three namespaces', () => {
+  it('reports each CoderControlPlane Ready and Eligible', async () => {
+    const out = await mk(['get', 'ccp', '-A']);
+    const rows = out.trim().split('\n').slice(1).map((l) => l.split(/\s+/));
+    expect(rows.map((r) => [r[0], r[1], r[2], r[4]])).toEqual([
+      ['team-a', 'coder', 'Ready', 'True'],
+      ['team-b', 'coder', 'Ready', 'True'],
+      ['team-c', 'coder', 'Ready', 'True'],
+    ]);
+    const status = JSON.parse(await mk(['get', 'ccp', 'coder', '-n', 'team-a', '-o', 'jsonpath={.status}'])) as Record<string, any>;
+    expect(status).toMatchObject({ phase: 'Ready', url: fakes.get('team-a')?.url, operatorAccessReady: true, operatorTokenSecretRef: { name: 'coder-operator', key: 'token' } });
+    expect(status.conditions.find((c: { type: string }) => c.type === 'OperatorAccessReady')).toMatchObject({ status: 'True', reason: 'TokenValid' });
+  });
+
+  it('lists templates and workspaces of all namespaces, sorted by namespace and name', async () => {
+    const templates = await mk(['get', 'codertemplates', '-A', '--no-headers', '-o', 'custom-columns=NS:.metadata.namespace,NAME:.metadata.name']);
+    const expected = TEAMS.flatMap((t) => ['acme.python', 'coder.docker', 'coder.kubernetes'].map((n) => `${t} ${n}`));
+    expect(templates.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual(expected);
+    const workspaces = await mk(['get', 'coderworkspaces', '-A', '--no-headers', '-o', 'custom-columns=NS:.metadata.namespace']);
+    expect(new Set(workspaces.trim().split('\n').map((l) => l.trim()))).toEqual(new Set(TEAMS));
+  });
+
+  it('touches only its own namespace for namespaced requests', async () => {
+    const before = TEAMS.map((t) => fakes.get(t)?.counters.get('GET /api/v2/templates') ?? 0);
+    await mk(['get', 'ctpl', '-n', 'team-b']);
+    const after = TEAMS.map((t) => fakes.get(t)?.counters.get('GET /api/v2/templates') ?? 0);
+    expect(after.map((a, i) => a - (before[i] ?? 0))).toEqual([0, 1, 0]);
+  });
+
+  it('records the fan-out in metrics', async () => {
+    const text = await (await fetch(stack.product.metricsUrl)).text();
+    expect(text).toMatch(/coder_k8s_fanout_namespaces_bucket\{le="5",resource="codertemplates",verb="list"\} [1-9]/);
+    expect(text).toMatch(/coder_k8s_fanout_duration_seconds_count\{resource="codertemplates",verb="list"\} [1-9]/);
+    expect(text).toMatch(/coder_k8s_eligible_control_planes 3/);
+  });
+
+  it('drops a namespace whose control plane becomes ineligible', async () => {
+    await mk(['patch', 'ccp', 'coder', '-n', 'team-b', '--type=merge', '-p', '{"spec":{"operatorAccess":{"disabled":true}}}']);
+    await eventually('team-b to leave the list', async () => {
+      const out = await mk(['get', 'ctpl', '-A', '--no-headers', '-o', 'custom-columns=NS:.metadata.namespace']);
+      return out.includes('team-b') ? undefined : out;
+    }, 60_000);
+    const verdict = await eligible('team-b', 'coder');
+    expect(verdict).toMatchObject({ status: 'False', reason: 'OperatorAccessDisabled' });
+    const direct = await k(['get', 'ctpl', '-n', 'team-b']);
+    expect(direct.stderr).toContain('ServiceUnavailable');
+    expect(direct.stderr).toContain('no eligible CoderControlPlane serves namespace "team-b"');
+  });
+
+  it('refuses a namespace with two qualifying control planes, naming both', async () => {
+    await mk(['apply', '-f', '-'], controlPlane('team-c', 'second', fakes.get('team-c') as FakeCoder));
+    await eventually('both to conflict', async () => {
+      const [a, b] = [await eligible('team-c', 'coder'), await eligible('team-c', 'second')];
+      return a?.reason === 'Conflict' && b?.reason === 'Conflict' ? true : undefined;
+    }, 60_000);
+    const res = await k(['get', 'ctpl', '-n', 'team-c']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('BadRequest');
+    expect(res.stderr).toContain('coder, second');
+    await mk(['delete', 'ccp', 'second', '-n', 'team-c']);
+    await eventually('team-c to be served again', async () => ((await k(['get', 'ctpl', '-n', 'team-c'])).code === 0 ? true : undefined), 60_000);
+  });
+
+  it('rejects invalid CoderControlPlanes through the CRD schema', async () => {
+    const res = await k(['apply', '-f', '-'], stringify({
+      apiVersion: 'coder.com/v1alpha1',
+      kind: 'CoderControlPlane',
+      metadata: { name: 'broken', namespace: 'team-a' },
+      spec: { replicas: -1, external: { url: 'ftp://nope' }, expose: { ingress: { host: 'a' }, gateway: { host: 'b', parentRefs: [] } } },
+    }));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('spec.replicas');
+    expect(res.stderr).toContain('spec.external.url');
+    expect(res.stderr).toContain('set expose.ingress or expose.gateway, not both');
+  });
+});
