@@ -37,13 +37,17 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
   } else if (rest[0] === 'namespaces') {
     // /namespaces or /namespaces/{name}: the namespace resource itself
   }
-  const [resource = '', name = '', subresource = ''] = rest;
+  const [resource = '', pathName = '', subresource = ''] = rest;
+  // A list narrowed to one name by field selector is authorized as that name, as in
+  // kube-apiserver, so RBAC rules with resourceNames allow it.
+  const selected = /^metadata\.name==?([^,]+)$/.exec(query.get('fieldSelector') ?? '')?.[1];
+  const name = pathName || (selected ?? '');
   const watch = query.get('watch');
   let verb: string;
   switch (lower) {
     case 'get':
     case 'head':
-      verb = name ? 'get' : watch === 'true' || watch === '1' ? 'watch' : 'list';
+      verb = pathName ? 'get' : watch === 'true' || watch === '1' ? 'watch' : 'list';
       break;
     case 'post':
       verb = 'create';
@@ -55,7 +59,7 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
       verb = 'patch';
       break;
     case 'delete':
-      verb = name ? 'delete' : 'deletecollection';
+      verb = pathName ? 'delete' : 'deletecollection';
       break;
     default:
       verb = lower;

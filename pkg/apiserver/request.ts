@@ -52,8 +52,26 @@ export function fieldValidationOf(ctx: Context): FieldValidation {
 export function setWarnings(ctx: Context, warnings: readonly string[]): void {
   const unique = [...new Set(warnings)];
   if (unique.length === 0) return;
-  ctx.set(
-    'Warning',
-    unique.map((w) => `299 - "${w.replace(/["\\]/g, '\\$&').replace(/[\r\n]+/g, ' ')}"`),
-  );
+  ctx.set('Warning', unique.map((w) => `299 - "${headerSafe(w)}"`));
+}
+
+const MAX_WARNING = 1024;
+
+/**
+ * Header values must be printable ASCII here (Node rejects the rest, and a throw after a
+ * write to Coder would report a failure for a change that happened): quotes and backslashes
+ * are escaped, other characters percent-encoded, long texts truncated.
+ */
+function headerSafe(text: string): string {
+  const escaped = text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/["\\]/g, '\\$&')
+    .replace(/[^\x20-\x7e]/gu, (c) => {
+      try {
+        return encodeURIComponent(c);
+      } catch {
+        return '?'; // a lone surrogate
+      }
+    });
+  return escaped.length > MAX_WARNING ? `${escaped.slice(0, MAX_WARNING)}...` : escaped;
 }

@@ -53,11 +53,13 @@ export class APIServer {
   readonly #app = new Koa<State>();
   readonly #server: Server;
   readonly #resources: readonly ResourceInfo[];
+  readonly #plurals: Set<string>;
   #inflight = 0;
 
   constructor(config: APIServerConfig) {
     this.#config = config;
     this.#resources = config.storages.map((s) => s.info);
+    this.#plurals = new Set(this.#resources.map((r) => r.plural));
     this.#app.proxy = false;
     this.#app.silent = true;
     this.#app.use((ctx, next) => this.#observe(ctx, next));
@@ -147,7 +149,9 @@ export class APIServer {
       this.#inflight--;
       this.#config.metrics.apiserverInflight.dec();
       const seconds = (performance.now() - started) / 1000;
-      const labels = { verb: info.verb, resource: info.resource || 'nonresource', code: String(ctx.status) };
+      // Only served resources become label values: paths come from unauthenticated clients too.
+      const resource = !info.isResourceRequest ? 'nonresource' : this.#plurals.has(info.resource) ? info.resource : 'unknown';
+      const labels = { verb: info.isResourceRequest ? info.verb : 'other', resource, code: String(ctx.status) };
       if (!HEALTH_PATHS.test(ctx.path)) {
         this.#config.metrics.apiserverRequests.inc(labels);
         this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);

@@ -164,14 +164,14 @@ export class CoderClient {
     return this.#json('GET', '/api/v2/workspaces', { query });
   }
 
-  /** Every workspace matching q, following Coder's limit/offset paging. */
-  async listAllWorkspaces(q?: string, pageSize = 100): Promise<T.Workspace[]> {
-    const all: T.Workspace[] = [];
-    for (let offset = 0; ; offset += pageSize) {
-      const page = await this.listWorkspaces({ q, limit: pageSize, offset });
-      all.push(...page.workspaces);
-      if (page.workspaces.length < pageSize || all.length >= page.count) return all;
-    }
+  /**
+   * Every workspace matching q in one response (no limit): offset pages shift when
+   * workspaces come and go between requests, and a list must neither drop nor repeat any.
+   */
+  async listAllWorkspaces(q?: string): Promise<T.Workspace[]> {
+    const page = await this.listWorkspaces({ q });
+    const seen = new Set<string>();
+    return page.workspaces.filter((w) => !seen.has(w.id) && seen.add(w.id));
   }
 
   getWorkspace(id: string, includeDeleted = false): Promise<T.Workspace> {

@@ -42,6 +42,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       new Watch(options.kubeConfig),
       async () => {
         const list = await options.list();
+        // Only a successful list resets the backoff (ListWatch emits "connect" before listing).
+        this.#backoffMs = options.initialBackoffMs ?? 500;
         this.#markSynced();
         return list;
       },
@@ -62,9 +64,6 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.#listWatch.on('add', dispatch('upsert'));
     this.#listWatch.on('update', dispatch('upsert'));
     this.#listWatch.on('delete', dispatch('delete'));
-    this.#listWatch.on('connect', () => {
-      this.#backoffMs = options.initialBackoffMs ?? 500;
-    });
     this.#listWatch.on('error', (err: unknown) => {
       this.#scheduleRestart(err);
     });

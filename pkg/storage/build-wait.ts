@@ -1,12 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoderClient } from '../coder/client.ts';
+import { isCoderApiError } from '../coder/errors.ts';
 import { ACTIVE_JOB_STATUSES, type ProvisionerJob, type TemplateVersion, type WorkspaceBuild } from '../coder/types.ts';
 
 export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Keep polling through transient Coder failures (background waits that outlive blips). */
+  tolerateErrors?: boolean;
   initialDelayMs?: number;
   maxDelayMs?: number;
+}
+
+function isTransient(err: unknown): boolean {
+  return isCoderApiError(err) && (err.statusCode === 0 || err.statusCode === 429 || err.statusCode >= 500);
 }
 
 export function isJobActive(resource: { job: ProvisionerJob }): boolean {
@@ -31,7 +38,11 @@ async function waitForJob<R extends { id: string; job: ProvisionerJob }>(
     await sleep(Math.min(delay, remaining), undefined, { signal: options.signal }).catch(() => undefined);
     if (options.signal?.aborted) return current;
     delay = Math.min(delay * 1.6, options.maxDelayMs ?? 2000);
-    current = await fetch(current.id);
+    try {
+      current = await fetch(current.id);
+    } catch (err) {
+      if (!options.tolerateErrors || !isTransient(err)) throw err;
+    }
   }
   return current;
 }

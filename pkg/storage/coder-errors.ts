@@ -30,7 +30,11 @@ export function toStatusError(err: unknown, ref: ResourceRef, backend: Backend):
     case 0:
       return serviceUnavailable(`${where} is unreachable: ${err.coderMessage}`);
     case 404:
+    case 410:
       return notFound(ref);
+    case 406:
+      // "The provided template version is <status>. Wait for it to complete importing!"
+      return conflict(ref, text);
     case 401:
       return unauthorized(`${where} rejected the operator credentials: ${text}`);
     case 403:

@@ -61,7 +61,7 @@ export function validateTemplateFiles(files: Record<string, string>, limits: Fil
 }
 
 /** A deterministic tar (sorted, fixed mode/owner/mtime) so identical files give identical bytes. */
-export async function packTemplateFiles(files: Map<string, string>): Promise<Buffer> {
+export async function packTemplateFiles(files: Map<string, string>, modes: Record<string, number> = {}): Promise<Buffer> {
   const archive = pack();
   const chunks: Buffer[] = [];
   archive.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
@@ -70,7 +70,7 @@ export async function packTemplateFiles(files: Map<string, string>): Promise<Buf
     archive.on('error', reject);
   });
   for (const path of [...files.keys()].sort()) {
-    archive.entry({ name: path, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, files.get(path) ?? '');
+    archive.entry({ name: path, mode: modes[path] ?? 0o644, mtime: new Date(0), uid: 0, gid: 0 }, files.get(path) ?? '');
   }
   archive.finalize();
   await done;
@@ -81,11 +81,14 @@ export interface UnpackedFiles {
   files: Record<string, string>;
   /** Entries left out because they are not UTF-8 text (spec.files holds text only). */
   skipped: string[];
+  /** File modes by path, so a republished archive keeps executable bits. */
+  modes: Record<string, number>;
 }
 
 export async function unpackTemplateFiles(archive: Buffer): Promise<UnpackedFiles> {
   const files: Record<string, string> = {};
   const skipped: string[] = [];
+  const modes: Record<string, number> = {};
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const ex = extract();
   const done = new Promise<void>((resolve, reject) => {
@@ -95,6 +98,7 @@ export async function unpackTemplateFiles(archive: Buffer): Promise<UnpackedFile
       stream.on('end', () => {
         const name = header.name.replace(/^(\.\/)+/, '');
         if (header.type === 'file' && name) {
+          if (header.mode !== undefined) modes[name] = header.mode & 0o777;
           try {
             files[name] = decoder.decode(Buffer.concat(chunks));
           } catch {
@@ -110,10 +114,11 @@ export async function unpackTemplateFiles(archive: Buffer): Promise<UnpackedFile
   });
   Readable.from([archive]).pipe(ex);
   await done;
-  return { files, skipped };
+  return { files, skipped, modes };
 }
 
-export function sameFiles(a: Record<string, string>, b: Map<string, string>): boolean {
+export function sameFiles(a: Record<string, string>, b: Map<string, string> | Record<string, string>): boolean {
+  const other = b instanceof Map ? b : new Map(Object.entries(b));
   const keys = Object.keys(a);
-  return keys.length === b.size && keys.every((k) => b.get(k) === a[k]);
+  return keys.length === other.size && keys.every((k) => other.get(k) === a[k]);
 }

@@ -88,6 +88,13 @@ describe('when Coder misbehaves', () => {
     expect(duration).toContain('coder_k8s_apiserver_request_duration_seconds_bucket{le="0.005",verb="list",resource="codertemplates",code="200"}');
   });
 
+  it('labels unknown paths as one series, whoever sends them', async () => {
+    for (const path of ['/apis/x/y/junk-1', '/apis/x/y/junk-2']) await h.request('GET', path, {}, 'none');
+    const api = await h.metrics.registry.getSingleMetricAsString('coder_k8s_apiserver_requests_total');
+    expect(api).not.toContain('junk');
+    expect(api).toContain('resource="unknown"');
+  });
+
   it('never writes the session token to logs or responses', async () => {
     h.fake.knobs.failNext({ path: '/api/v2/templates', status: 500 });
     const res = await h.request('GET', TEMPLATES);

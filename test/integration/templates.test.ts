@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { CoderClient } from '../../pkg/coder/client.ts';
+import { packTemplateFiles, unpackTemplateFiles } from '../../pkg/storage/template-files.ts';
 import { TABLE, TEMPLATES, eventually, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -219,7 +221,8 @@ describe('CoderTemplate writes', () => {
 
   it('deletes a template and refuses while workspaces use it', async () => {
     const inUse = await h.request('DELETE', `${TEMPLATES}/coder.docker`);
-    expect(inUse.status).toBe(400);
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.reason).toBe('Conflict');
     expect(inUse.body.message).toContain('All workspaces must be deleted');
     await h.request('POST', TEMPLATES, { body: template('coder.doomed', { 'main.tf': 'x' }) });
     const res = await h.request('DELETE', `${TEMPLATES}/coder.doomed`);
@@ -317,6 +320,49 @@ describe('CoderTemplate bad input', () => {
     delete version.spec.files;
     version.spec.versionID = '00000000-0000-0000-0000-000000000001';
     expect((await h.request('PUT', `${TEMPLATES}/coder.docker`, { body: version })).body.message).toContain('spec.versionID');
+  });
+
+  it('refuses a versionID change carried by a merge patch with the current files', async () => {
+    const res = await h.request('PATCH', `${TEMPLATES}/coder.docker`, {
+      body: { spec: { versionID: '00000000-0000-0000-0000-000000000001' } },
+      contentType: 'application/merge-patch+json',
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.details.causes[0].field).toBe('spec.versionID');
+  });
+
+  it('refuses an unknown versionID on create as Invalid, not NotFound', async () => {
+    const res = await post(template('coder.pinned', undefined, { versionID: '00000000-0000-0000-0000-00000000abcd' }));
+    expect(res.status).toBe(422);
+    expect(res.body.details.causes[0].field).toBe('spec.versionID');
+  });
+
+  it('keeps file modes when publishing new files', async () => {
+    // A template published elsewhere (e.g. the Coder CLI) with an executable script.
+    const coder = new CoderClient({ url: h.fake.url, token: h.fake.adminToken });
+    const org = await coder.getOrganization('coder');
+    const upload = await coder.uploadFile(await packTemplateFiles(new Map([['main.tf', 'v1'], ['run.sh', '#!/bin/sh\n']]), { 'run.sh': 0o755 }));
+    const version = await coder.createTemplateVersion(org.id, { storage_method: 'file', file_id: upload.hash, provisioner: 'terraform', tags: {} });
+    await eventually('import', async () => ((await coder.getTemplateVersion(version.id)).job.status === 'succeeded' ? true : undefined));
+    await coder.createTemplate(org.id, { name: 'scripted', template_version_id: version.id });
+
+    const current = await h.request('GET', `${TEMPLATES}/coder.scripted`);
+    const changed = structuredClone(current.body);
+    changed.spec.files['main.tf'] = 'v2';
+    const res = await h.request('PUT', `${TEMPLATES}/coder.scripted`, { body: changed });
+    expect(res.status).toBe(200);
+    const active = await coder.getTemplateVersion(res.body.status.activeVersionID as string);
+    const { modes, files } = await unpackTemplateFiles(await coder.downloadFile(active.job.file_id));
+    expect(files['main.tf']).toBe('v2');
+    expect(modes['run.sh']).toBe(0o755);
+    expect(modes['main.tf']).toBe(0o644);
+    await coder.close();
+  });
+
+  it('keeps unknown-field warnings header-safe', async () => {
+    const res = await h.request('POST', `${TEMPLATES}?dryRun=All`, { body: template('coder.x', { a: 'b' }, { 'färbe日': 1 }) });
+    expect(res.status).toBe(201);
+    expect(res.headers.warning).toContain('f%C3%A4rbe%E6%97%A5');
   });
 
   it('rejects unsupported patch and media types', async () => {

@@ -183,6 +183,26 @@ describe('CoderWorkspace writes', () => {
     expect(res.body.spec).toMatchObject({ running: false, templateVersionID: v2 });
   });
 
+  it('lets the last desired state win over a transition queued earlier', async () => {
+    h.fake.knobs.pauseJobs();
+    const created = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.flip') });
+    expect(created.status).toBe(201);
+    const merge = (running: boolean) =>
+      h.request('PATCH', `${WORKSPACES}/coder.bob.flip`, { body: { spec: { running } }, contentType: 'application/merge-patch+json' });
+    expect((await merge(false)).headers.warning).toContain('issued when it finishes');
+    expect((await merge(true)).status).toBe(200);
+    h.fake.knobs.resumeJobs();
+    await h.api.background.idle();
+    const done = await settled('coder.bob.flip');
+    expect(done.body.status).toMatchObject({ latestBuildTransition: 'start', latestBuildStatus: 'running' });
+  });
+
+  it('refuses names that are Coder aliases', async () => {
+    const res = await get('coder.me.sandbox');
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('alias');
+  });
+
   it('updates ttl and autostart schedule', async () => {
     const current = await get('coder.alice.dev');
     const desired = structuredClone(current.body);
@@ -223,6 +243,8 @@ describe('CoderWorkspace writes', () => {
     expect(res.status).toBe(202);
     expect(res.body.metadata.deletionTimestamp).toBeDefined();
     expect(res.body.status.latestBuildTransition).toBe('delete');
+    const again = await h.request('DELETE', `${WORKSPACES}/coder.bob.slowdel`);
+    expect(again.status).toBe(202);
     h.fake.knobs.resumeJobs();
     await eventually('deletion', async () => ((await get('coder.bob.slowdel')).status === 404 ? true : undefined));
   });

@@ -29,13 +29,9 @@ export class RequestHeaderAuthenticator implements Authenticator {
     const verdict = verifyClientChain(request.chain, config.roots);
     if (!verdict.ok) return { kind: 'none' };
     const cn = subjectValues(verdict.leaf, 'CN')[0] ?? '';
-    if (config.allowedNames.length > 0 && !config.allowedNames.includes(cn)) {
-      return {
-        kind: 'rejected',
-        method: 'requestheader',
-        reason: `front-proxy certificate common name "${cn}" is not one of the allowed names`,
-      };
-    }
+    // Not a front proxy: as in kube, other authenticators may still accept the certificate
+    // (when the requestheader and client CAs are the same); its headers are never trusted.
+    if (config.allowedNames.length > 0 && !config.allowedNames.includes(cn)) return { kind: 'none' };
     const headers = request.headers;
     const values = (name: string): string[] => (headers[name.toLowerCase()] ?? []).filter((v) => v !== '');
     const name = config.usernameHeaders.map((h) => values(h)[0]).find((v) => v !== undefined);

@@ -21,6 +21,7 @@ export interface TemplateParts {
   /** The newest version, reported only when it is not the active one. */
   latest?: TemplateVersion | undefined;
   files?: Record<string, string> | undefined;
+  omittedFiles?: string[] | undefined;
 }
 
 export function toCoderTemplate(namespace: string, template: Template, parts: TemplateParts = {}): CoderTemplate {
@@ -33,6 +34,7 @@ export function toCoderTemplate(namespace: string, template: Template, parts: Te
   const updatedAt = kubeTime(template.updated_at);
   if (updatedAt) status.updatedAt = updatedAt;
   if (parts.active) status.activeVersionBuild = buildState(parts.active);
+  if (parts.omittedFiles && parts.omittedFiles.length > 0) status.omittedFiles = parts.omittedFiles;
   if (parts.latest && parts.latest.id !== template.active_version_id) status.latestVersionBuild = buildState(parts.latest);
 
   const object: CoderTemplate = {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
 import { parseTemplateName } from '../../api/aggregation/v1alpha1/names.ts';
 import { CODER_TEMPLATE, resourceRef } from '../../api/aggregation/v1alpha1/resources.ts';
@@ -6,6 +7,8 @@ import type { CoderTemplate } from '../../api/aggregation/v1alpha1/types.ts';
 import {
   alreadyExists,
   badRequest,
+  conflict,
+  notFound,
   fieldForbidden,
   fieldInvalid,
   fieldRequired,
@@ -14,7 +17,7 @@ import {
 } from '../../api/meta/status-error.ts';
 import type { TableColumnDefinition } from '../../api/meta/types.ts';
 import type { CoderClient } from '../../coder/client.ts';
-import { isNotFound } from '../../coder/errors.ts';
+import { isCoderApiError, isNotFound } from '../../coder/errors.ts';
 import type { Template, TemplateVersion, UpdateTemplateMeta } from '../../coder/types.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -31,6 +34,7 @@ import {
   unpackTemplateFiles,
   validateTemplateFiles,
   type FileLimits,
+  type UnpackedFiles,
 } from '../template-files.ts';
 import { toCoderTemplate } from './convert.ts';
 import { TerminalVersionCache } from './version-cache.ts';
@@ -64,6 +68,10 @@ export class TemplateStorage implements Storage<CoderTemplate> {
   readonly #options: TemplateStorageOptions;
   readonly #limits: FileLimits;
   readonly #versions = new TerminalVersionCache();
+  readonly #archives = new LRUCache<string, UnpackedFiles>({
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (u) => Math.max(1, Object.values(u.files).reduce((n, f) => n + f.length, 0)),
+  });
 
   constructor(options: TemplateStorageOptions) {
     this.#options = options;
@@ -91,6 +99,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     const coder = ctx.backend.coder;
     try {
       const t = await withOrganization(coder, organization, (org) => coder.getTemplateByName(org.id, template));
+      // Coder resolves aliases ("default" org); an object is only found under its own name.
+      if (t.organization_name.toLowerCase() !== organization || t.name.toLowerCase() !== template) throw notFound(ref);
       return await this.#assemble(ctx, t, true);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
@@ -147,11 +157,15 @@ export class TemplateStorage implements Storage<CoderTemplate> {
         const version = await this.#build(ctx, ref, org.id, files, undefined);
         versionId = version.id;
       }
-      const created = await coder.createTemplate(org.id, {
-        name: template,
-        template_version_id: versionId ?? '',
-        ...metaFields(spec),
-      });
+      const created = await coder
+        .createTemplate(org.id, { name: template, template_version_id: versionId ?? '', ...metaFields(spec) })
+        .catch((err: unknown) => {
+          // Coder's 404 here is about the version, not the template being created.
+          if (spec.versionID && isNotFound(err)) {
+            throw invalid(ref, [fieldInvalid('spec.versionID', `template version "${spec.versionID}" does not exist in Coder`)]);
+          }
+          throw err;
+        });
       return await this.#assemble(ctx, created, true);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
@@ -161,39 +175,46 @@ export class TemplateStorage implements Storage<CoderTemplate> {
   async update(ctx: StorageContext, current: CoderTemplate, desired: CoderTemplate): Promise<CoderTemplate> {
     const name = current.metadata.name ?? '';
     const ref = resourceRef(this.info, name);
+    // GET, edit, merge patches and apply all carry the current files: only a real change
+    // publishes a version, and only changed files are held to the limits.
+    const filesChanged = desired.spec.files !== undefined && !sameFiles(current.spec.files ?? {}, desired.spec.files);
     const causes = [];
     if (desired.spec.organization && desired.spec.organization.toLowerCase() !== current.spec.organization) {
       causes.push(fieldInvalid('spec.organization', 'field is immutable'));
     }
-    const filesChanged = desired.spec.files !== undefined;
-    if (
-      desired.spec.versionID &&
-      desired.spec.versionID !== current.spec.versionID &&
-      !filesChanged
-    ) {
+    if (desired.spec.versionID && desired.spec.versionID !== current.spec.versionID && !filesChanged) {
+      causes.push(fieldInvalid('spec.versionID', 'is read-only after create; change spec.files to publish and promote a new version'));
+    }
+    const omitted = current.status?.omittedFiles ?? [];
+    if (filesChanged && omitted.length > 0) {
       causes.push(
-        fieldInvalid('spec.versionID', 'is read-only after create; change spec.files to publish and promote a new version'),
+        fieldForbidden(
+          'spec.files',
+          `the active version has files spec.files cannot carry (${omitted.join(', ')}); publishing from spec.files would drop them, so publish this template with the Coder CLI`,
+        ),
       );
     }
     if (causes.length > 0) throw invalid(ref, causes);
-    const files = desired.spec.files ? validateTemplateFiles(desired.spec.files, this.#limits) : undefined;
-    const needsVersion = files !== undefined && !sameFiles(current.spec.files ?? {}, files);
+    const files = filesChanged && desired.spec.files ? validateTemplateFiles(desired.spec.files, this.#limits) : undefined;
     const meta = changedMeta(current.spec, desired.spec);
-    if (ctx.dryRun || (!needsVersion && !meta)) {
+    if (ctx.dryRun || (!files && !meta)) {
       return { ...current, spec: { ...current.spec, ...pickMeta(desired.spec), ...(files ? { files: Object.fromEntries(files) } : {}) } };
     }
 
     const coder = ctx.backend.coder;
     const id = current.metadata.uid ?? '';
     try {
+      // The version first: a failed build must leave the template untouched.
+      if (files) {
+        const live = await coder.getTemplate(id);
+        const active = await this.#version(coder, live.active_version_id);
+        const { modes } = await this.#files(coder, active.job.file_id);
+        const version = await this.#build(ctx, ref, live.organization_id, files, id, modes);
+        if (!isJobActive(version)) await this.#promote(coder, id, version.id);
+      }
       if (meta) {
         const live = await coder.getTemplate(id);
         await coder.updateTemplateMeta(id, { ...fullMeta(live), ...meta });
-      }
-      if (needsVersion) {
-        const orgId = (await coder.getTemplate(id)).organization_id;
-        const version = await this.#build(ctx, ref, orgId, files, id);
-        if (!isJobActive(version)) await this.#promote(coder, id, version.id);
       }
       const fresh = await coder.getTemplate(id);
       return await this.#assemble(ctx, fresh, true);
@@ -206,7 +227,13 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     const ref = resourceRef(this.info, current.metadata.name ?? '');
     if (ctx.dryRun) return { object: current, finished: true };
     try {
-      await ctx.backend.coder.deleteTemplate(current.metadata.uid ?? '');
+      await ctx.backend.coder.deleteTemplate(current.metadata.uid ?? '').catch((err: unknown) => {
+        // Refused because workspaces still use it: a conflict with other objects' state.
+        if (isCoderApiError(err) && err.statusCode === 400 && /workspaces must be deleted/i.test(err.coderMessage)) {
+          throw conflict(ref, err.describe());
+        }
+        throw err;
+      });
       return { object: current, finished: true };
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
@@ -222,14 +249,26 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     ]);
     const latest = newest(versions);
     let files: Record<string, string> | undefined;
+    let omittedFiles: string[] | undefined;
     if (withFiles) {
-      const unpacked = await unpackTemplateFiles(await coder.downloadFile(active.job.file_id));
+      const unpacked = await this.#files(coder, active.job.file_id);
       files = unpacked.files;
+      omittedFiles = unpacked.skipped;
       if (unpacked.skipped.length > 0) {
         ctx.warnings.push(`spec.files omits non-UTF-8 files of the active version: ${unpacked.skipped.join(', ')}`);
       }
     }
-    return toCoderTemplate(ctx.backend.namespace, t, { active, latest, files });
+    return toCoderTemplate(ctx.backend.namespace, t, { active, latest, files, omittedFiles });
+  }
+
+  /** A version's unpacked archive; file IDs never change content, so they are cached. */
+  async #files(coder: CoderClient, fileId: string): Promise<UnpackedFiles> {
+    const key = `${coder.baseUrl} ${fileId}`;
+    const hit = this.#archives.get(key);
+    if (hit) return hit;
+    const unpacked = await unpackTemplateFiles(await coder.downloadFile(fileId));
+    this.#archives.set(key, unpacked);
+    return unpacked;
   }
 
   async #version(coder: CoderClient, id: string): Promise<TemplateVersion> {
@@ -251,10 +290,11 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     organizationId: string,
     files: Map<string, string>,
     templateId: string | undefined,
+    modes: Record<string, number> = {},
   ): Promise<TemplateVersion> {
     const coder = ctx.backend.coder;
     const started = performance.now();
-    const archive = await packTemplateFiles(files);
+    const archive = await packTemplateFiles(files, modes);
     const upload = await coder.uploadFile(archive, 'application/x-tar');
     const created = await coder.createTemplateVersion(organizationId, {
       storage_method: 'file',
@@ -286,6 +326,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
         timeoutMs: this.#options.backgroundBuildTimeoutMs ?? 30 * 60_000,
         signal,
         maxDelayMs: 5000,
+        tolerateErrors: true,
       });
       this.#options.metrics?.templateBuilds.inc({ result: `background_${done.job.status}` });
       if (done.job.status !== 'succeeded') {

@@ -1,7 +1,7 @@
 import { parseWorkspaceName } from '../../api/aggregation/v1alpha1/names.ts';
 import { CODER_WORKSPACE, resourceRef } from '../../api/aggregation/v1alpha1/resources.ts';
 import type { CoderWorkspace } from '../../api/aggregation/v1alpha1/types.ts';
-import { alreadyExists, fieldInvalid, fieldRequired, internalError, invalid, notFound } from '../../api/meta/status-error.ts';
+import { alreadyExists, conflict, fieldInvalid, fieldRequired, internalError, invalid, notFound } from '../../api/meta/status-error.ts';
 import type { StatusCause, TableColumnDefinition } from '../../api/meta/types.ts';
 import type { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError, isNotFound } from '../../coder/errors.ts';
@@ -40,6 +40,12 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
   ];
 
   readonly #options: WorkspaceStorageOptions;
+  /**
+   * The newest queued transition per workspace ID: a later update supersedes an earlier
+   * queued one, so the last desired state wins (per process; Coder holds no intents).
+   */
+  readonly #intents = new Map<string, number>();
+  #intentSeq = 0;
 
   constructor(options: WorkspaceStorageOptions) {
     this.#options = options;
@@ -69,7 +75,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
         if (isCoderApiError(err) && err.statusCode === 400) throw notFound(ref);
         throw err;
       });
-      if (w.organization_name.toLowerCase() !== organization) throw notFound(ref);
+      // Coder resolves aliases and case; an object is only found under its own name.
+      if (w.organization_name.toLowerCase() !== organization || w.owner_name.toLowerCase() !== owner || w.name.toLowerCase() !== workspace) {
+        throw notFound(ref);
+      }
       return toCoderWorkspace(ctx.backend.namespace, w);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
@@ -156,9 +165,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     // start uses it (Coder builds from the previous build's version).
     const transition: WorkspaceTransition | undefined =
       running !== have.running || versionChanged ? (running ? 'start' : 'stop') : undefined;
-    if (ctx.dryRun || (!transition && !ttlChanged && !autostartChanged)) {
-      return { ...current, spec: { ...have, ...want, running } };
-    }
+    if (ctx.dryRun) return { ...current, spec: { ...have, ...want, running } };
+    // Whatever this update decides supersedes a transition queued by an earlier one.
+    this.#intents.delete(current.metadata.uid ?? '');
+    if (!transition && !ttlChanged && !autostartChanged) return { ...current, spec: { ...have, ...want, running } };
 
     const coder = ctx.backend.coder;
     const id = current.metadata.uid ?? '';
@@ -188,7 +198,14 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     if (ctx.dryRun) return { object: current, finished: true };
     const coder = ctx.backend.coder;
     const id = current.metadata.uid ?? '';
+    // Deleting what is already being deleted is not an error in Kubernetes.
+    if (current.metadata.deletionTimestamp) return { object: current, finished: false };
+    this.#intents.delete(id);
     try {
+      const inFlight = await waitForWorkspaceBuild(coder, (await coder.getWorkspace(id)).latest_build, { timeoutMs: this.#options.buildWaitMs });
+      if (isJobActive(inFlight)) {
+        throw conflict(ref, `a ${inFlight.transition} build is still running; delete again once it finishes`);
+      }
       const build = await coder.createWorkspaceBuild(id, { transition: 'delete' });
       const done = await waitForWorkspaceBuild(coder, build, { timeoutMs: this.#options.buildWaitMs });
       if (done.job.status === 'succeeded') return { object: current, finished: true };
@@ -211,9 +228,12 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
   #transitionWhenIdle(ctx: StorageContext, workspaceId: string, inFlight: WorkspaceBuild, request: CreateWorkspaceBuildRequest): void {
     const { coder, namespace } = ctx.backend;
     const logger = this.#options.logger;
+    const intent = ++this.#intentSeq;
+    this.#intents.set(workspaceId, intent);
     this.#options.background.run(`workspace ${workspaceId} ${request.transition}`, async (signal) => {
-      const done = await waitForWorkspaceBuild(coder, inFlight, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000 });
-      if (signal.aborted || isJobActive(done)) return;
+      const done = await waitForWorkspaceBuild(coder, inFlight, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000, tolerateErrors: true });
+      if (signal.aborted || isJobActive(done) || this.#intents.get(workspaceId) !== intent) return;
+      this.#intents.delete(workspaceId);
       await buildIgnoringConflict(coder, workspaceId, request);
       logger.info('issued deferred workspace transition', { namespace, workspaceId, transition: request.transition });
     });

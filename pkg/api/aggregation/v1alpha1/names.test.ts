@@ -31,6 +31,11 @@ describe('object names', () => {
     expect(statusOf(() => parseTemplateName('coder.a--b')).code).toBe(400);
   });
 
+  it("rejects Coder's path aliases as name segments", () => {
+    expect(statusOf(() => parseTemplateName('default.docker')).message).toContain('alias for the default organization');
+    expect(statusOf(() => parseWorkspaceName('coder.me.dev')).message).toContain('alias for the calling user');
+  });
+
   it('lower-cases Coder names for Kubernetes', () => {
     expect(templateObjectName('Acme', 'Python')).toBe('acme.python');
     expect(workspaceObjectName('Coder', 'Alice', 'Dev')).toBe('coder.alice.dev');

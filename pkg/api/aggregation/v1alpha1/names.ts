@@ -31,8 +31,15 @@ function segments(kind: string, name: string, expected: string, count: number): 
   return parts;
 }
 
+// Coder resolves these in paths as aliases (the default organization, the caller), so as
+// name segments they would address objects whose names differ.
+function rejectAlias(kind: string, name: string, segment: string, alias: string, what: string): void {
+  if (segment === alias) throw badRequest(`invalid ${kind} name "${name}": "${alias}" is Coder's alias for ${what}; use the real name`);
+}
+
 export function parseTemplateName(name: string): TemplateName {
   const [organization = '', template = ''] = segments('CoderTemplate', name, '<organization>.<template>', 2);
+  rejectAlias('CoderTemplate', name, organization, 'default', 'the default organization');
   return { organization, template };
 }
 
@@ -43,6 +50,8 @@ export function parseWorkspaceName(name: string): WorkspaceName {
     '<organization>.<owner>.<workspace>',
     3,
   );
+  rejectAlias('CoderWorkspace', name, organization, 'default', 'the default organization');
+  rejectAlias('CoderWorkspace', name, owner, 'me', 'the calling user');
   return { organization, owner, workspace };
 }
 

@@ -59,6 +59,12 @@ export const CoderTemplateStatus = Type.Object(
     deprecated: Type.Optional(Type.Boolean(description('Whether the template is deprecated in Coder.'))),
     updatedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Last update time in Coder.' })),
     activeVersionBuild: Type.Optional({ ...BuildState, description: 'Build state of the active version.' }),
+    omittedFiles: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'Files of the active version that spec.files cannot carry (not UTF-8 text). While any exist, changes to spec.files are refused so they are not lost; publish such templates with the Coder CLI.',
+      }),
+    ),
     latestVersionBuild: Type.Optional({
       ...BuildState,
       description:
