@@ -98,7 +98,7 @@ export async function unpackTemplateFiles(archive: Buffer): Promise<UnpackedFile
       stream.on('end', () => {
         const name = header.name.replace(/^(\.\/)+/, '');
         if (header.type === 'file' && name) {
-          modes[name] = (header.mode ?? 0o644) & 0o777;
+          modes[name] = header.mode & 0o777;
           try {
             files[name] = decoder.decode(Buffer.concat(chunks));
           } catch {
