@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1Deployment } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/coder/v1alpha1/resources.ts';
 import type { CoderControlPlane } from '../api/coder/v1alpha1/types.ts';
 import type { CoderClientObserver } from '../coder/client.ts';
@@ -7,6 +7,7 @@ import { EligibilityCache } from '../eligibility/cache.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from './controlplane/objects.ts';
 import { ControlPlaneReconciler } from './controlplane/reconciler.ts';
 import { Controller } from './controller.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -34,6 +35,7 @@ export class Manager {
   readonly #controlPlanes: ResilientInformer<CoderControlPlane>;
   readonly #controller: Controller | undefined;
   readonly #elector: LeaderElector | undefined;
+  readonly #deployments: ResilientInformer<V1Deployment> | undefined;
   #stopping = false;
 
   constructor(options: ManagerOptions) {
@@ -81,6 +83,22 @@ export class Manager {
         enqueue(`${ccp.metadata.namespace}/${ccp.metadata.name}`);
       },
     });
+    // Owned Deployments report readiness; their changes requeue the owning control plane.
+    const apps = options.kubeConfig.makeApiClient(AppsV1Api);
+    const labelSelector = 'app.kubernetes.io/managed-by=coder-k8s,app.kubernetes.io/name=coder';
+    this.#deployments = new ResilientInformer<V1Deployment>({
+      kubeConfig: options.kubeConfig,
+      path: '/apis/apps/v1/deployments',
+      list: () => apps.listDeploymentForAllNamespaces({ labelSelector }),
+      labelSelector,
+      logger: options.logger.child({ informer: 'deployments' }),
+    });
+    const owner = (d: V1Deployment) => {
+      const ns = d.metadata?.labels?.[LABEL_OWNER_NAMESPACE];
+      const name = d.metadata?.labels?.[LABEL_OWNER_NAME];
+      if (ns && name) enqueue(`${ns}/${name}`);
+    };
+    this.#deployments.addHandler({ onUpsert: owner, onDelete: owner });
     if (options.leaderElection) {
       const lease = options.leaderElection;
       this.#elector = new LeaderElector({
@@ -109,11 +127,12 @@ export class Manager {
   }
 
   get synced(): boolean {
-    return this.#controlPlanes.synced;
+    return this.#controlPlanes.synced && (this.#deployments?.synced ?? true);
   }
 
   async start(): Promise<void> {
     await this.#controlPlanes.start();
+    await this.#deployments?.start();
     if (!(await this.#controlPlanes.waitForSync(this.#o.syncTimeoutMs ?? 60_000))) {
       this.#o.logger.warn('CoderControlPlane informer has not synced yet; readiness waits for it');
     }
@@ -126,6 +145,7 @@ export class Manager {
     await this.#elector?.stop();
     await this.#controller?.stop();
     await this.#controlPlanes.stop();
+    await this.#deployments?.stop();
     await this.eligibility.stop();
   }
 }

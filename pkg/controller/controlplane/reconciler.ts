@@ -14,6 +14,8 @@ import type { EligibilityCache } from '../../eligibility/cache.ts';
 import type { ResilientInformer } from '../../kube/informer.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { setCondition, type ConditionInput } from '../conditions.ts';
+import { InClusterObjects, type DeploymentState } from './in-cluster.ts';
+import { inClusterURL } from './objects.ts';
 import type { ReconcileResult } from '../controller.ts';
 
 export interface ControlPlaneReconcilerOptions {
@@ -35,64 +37,58 @@ interface AccessResult {
 const PLURAL = 'codercontrolplanes';
 
 /**
- * Reconciles a CoderControlPlane's status: where Coder is (spec.external.url), whether the
- * operator token works (checked against Coder), readiness, phase and the Eligible verdict
- * of the eligibility cache. Level-triggered: every pass re-reads everything; status is
+ * Reconciles a CoderControlPlane: for an in-cluster one, its ServiceAccount, Service,
+ * Deployment, workspace RBAC (finalizer-cleaned outside its namespace) and Ingress or
+ * HTTPRoute; for every one, its status: where Coder is, whether the operator token works
+ * (checked against Coder), readiness, phase and the eligibility cache's verdict. Level-triggered: every pass re-reads everything; status is
  * written only when it changed, with the object's resourceVersion (a conflict retries).
  */
 export class ControlPlaneReconciler {
   readonly #o: ControlPlaneReconcilerOptions;
   readonly #core: CoreV1Api;
   readonly #objects: CustomObjectsApi;
+  readonly #inCluster: InClusterObjects;
 
   constructor(options: ControlPlaneReconcilerOptions) {
     this.#o = options;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.#objects = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#inCluster = new InClusterObjects(options.kubeConfig, options.logger);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const ccp = this.#o.controlPlanes.get(name, namespace);
-    if (!ccp || ccp.metadata.deletionTimestamp) return undefined;
+    if (!ccp) return undefined;
+    const external = !!ccp.spec.external?.url;
+    if (ccp.metadata.deletionTimestamp) {
+      if (!external) await this.#inCluster.finalize(ccp);
+      return undefined;
+    }
+    if (!external && !(await this.#inCluster.ensureFinalizer(ccp))) return undefined;
 
     const generation = ccp.metadata.generation;
     const current = ccp.status ?? {};
-    const url = ccp.spec.external?.url ?? '';
     let conditions = current.conditions ?? [];
     const status: CoderControlPlaneStatus = { ...current, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
 
-    let retry = false;
-    if (!url) {
-      status.phase = 'Pending';
-      conditions = setCondition(
-        conditions,
-        { type: CONDITION_READY, status: 'False', reason: 'InClusterDeploymentUnsupported', message: 'this build reconciles spec.external control planes only; set spec.external.url to an existing Coder deployment' },
-        generation,
-      );
-      conditions = setCondition(conditions, { type: CONDITION_OPERATOR_ACCESS_READY, status: 'False', reason: 'NoURL', message: 'no Coder URL to check a token against' }, generation);
-      status.operatorAccessReady = false;
-      delete status.url;
+    let deployed: DeploymentState | undefined;
+    if (!external) {
+      deployed = await this.#inCluster.converge(ccp);
+      status.readyReplicas = deployed.readyReplicas;
     } else {
-      status.url = url;
-      const access = await this.#operatorAccess(ccp, url);
-      retry = !access.coderReachable;
-      conditions = setCondition(conditions, access.condition, generation);
-      status.operatorAccessReady = access.condition.status === 'True';
-      if (access.tokenRef) status.operatorTokenSecretRef = access.tokenRef;
-      else delete status.operatorTokenSecretRef;
-      const ready = access.coderReachable && status.operatorAccessReady;
-      status.phase = ready ? 'Ready' : 'Pending';
-      conditions = setCondition(
-        conditions,
-        ready
-          ? { type: CONDITION_READY, status: 'True', reason: 'Ready', message: `Coder at ${url} answers and the operator token works` }
-          : access.coderReachable
-            ? { type: CONDITION_READY, status: 'False', reason: 'OperatorAccessNotReady', message: access.condition.message }
-            : { type: CONDITION_READY, status: 'False', reason: 'CoderUnreachable', message: `Coder at ${url} does not answer: ${access.condition.message}` },
-        generation,
-      );
+      delete status.readyReplicas;
     }
+    const url = ccp.spec.external?.url ?? inClusterURL(ccp);
+    status.url = url;
+    const access = await this.#operatorAccess(ccp, url);
+    const retry = !access.coderReachable;
+    conditions = setCondition(conditions, access.condition, generation);
+    status.operatorAccessReady = access.condition.status === 'True';
+    if (access.tokenRef) status.operatorTokenSecretRef = access.tokenRef;
+    else delete status.operatorTokenSecretRef;
+    conditions = setCondition(conditions, readyCondition(url, access, deployed), generation);
+    status.phase = conditions.find((c) => c.type === CONDITION_READY)?.status === 'True' ? 'Ready' : 'Pending';
 
     const verdict = this.#o.eligibility.verdict(namespace, name);
     if (verdict) {
@@ -166,6 +162,21 @@ export class ControlPlaneReconciler {
       await coder.close();
     }
   }
+}
+
+function readyCondition(url: string, access: AccessResult, deployed: DeploymentState | undefined): ConditionInput {
+  const type = CONDITION_READY;
+  if (deployed && deployed.problems.length > 0) {
+    return { type, status: 'False', reason: 'ExposureFailed', message: deployed.problems.join('; ') };
+  }
+  if (deployed && deployed.replicas > 0 && deployed.readyReplicas === 0) {
+    return { type, status: 'False', reason: 'DeploymentNotReady', message: `no coderd replica is ready yet (0/${deployed.replicas}); check the Deployment's Pods` };
+  }
+  if (!access.coderReachable) {
+    return { type, status: 'False', reason: 'CoderUnreachable', message: `Coder at ${url} does not answer: ${access.condition.message}` };
+  }
+  if (access.condition.status !== 'True') return { type, status: 'False', reason: 'OperatorAccessNotReady', message: access.condition.message };
+  return { type, status: 'True', reason: 'Ready', message: `Coder at ${url} answers and the operator token works` };
 }
 
 /** Status without condition timestamps, for change detection. */
