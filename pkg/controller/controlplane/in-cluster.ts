@@ -65,7 +65,7 @@ export class InClusterObjects {
       namespace: ccp.metadata.namespace,
       plural: 'codercontrolplanes',
       name: ccp.metadata.name,
-      body: { ...ccp, metadata: { ...ccp.metadata, finalizers: [...(ccp.metadata.finalizers ?? []), WORKSPACE_RBAC_FINALIZER] } },
+      body: withFinalizers(ccp, [...(ccp.metadata.finalizers ?? []), WORKSPACE_RBAC_FINALIZER]),
     });
     return false;
   }
@@ -111,7 +111,7 @@ export class InClusterObjects {
       namespace: ccp.metadata.namespace,
       plural: 'codercontrolplanes',
       name: ccp.metadata.name,
-      body: { ...ccp, metadata: { ...ccp.metadata, finalizers: ccp.metadata.finalizers.filter((f) => f !== WORKSPACE_RBAC_FINALIZER) } },
+      body: withFinalizers(ccp, ccp.metadata.finalizers.filter((f) => f !== WORKSPACE_RBAC_FINALIZER)),
     });
     this.#logger.info('cleaned up workspace RBAC and released the finalizer', { namespace: ccp.metadata.namespace, name: ccp.metadata.name });
   }
@@ -130,6 +130,13 @@ export class InClusterObjects {
       await this.#rbac.deleteNamespacedRole({ name: role.metadata?.name ?? '', namespace: role.metadata?.namespace ?? '' }).catch(ignoreNotFound);
     }
   }
+}
+
+/** The object with other finalizers; its resourceVersion makes a concurrent change a conflict (retried). */
+function withFinalizers(ccp: CoderControlPlane, finalizers: string[]): CoderControlPlane {
+  // Objects from the informer are plain JSON, whatever the client's metadata type says.
+  const metadata = { ...(ccp.metadata as Record<string, unknown>), finalizers } as CoderControlPlane['metadata'];
+  return { ...ccp, metadata };
 }
 
 function ignoreNotFound(err: unknown): void {
