@@ -135,7 +135,7 @@ export class InClusterObjects {
 /** The object with other finalizers; its resourceVersion makes a concurrent change a conflict (retried). */
 function withFinalizers(ccp: CoderControlPlane, finalizers: string[]): CoderControlPlane {
   // Objects from the informer are plain JSON, whatever the client's metadata type says.
-  const metadata = { ...(ccp.metadata as Record<string, unknown>), finalizers } as CoderControlPlane['metadata'];
+  const metadata = { ...(ccp.metadata as unknown as Record<string, unknown>), finalizers } as unknown as CoderControlPlane['metadata'];
   return { ...ccp, metadata };
 }
 
