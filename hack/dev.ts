@@ -5,12 +5,17 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, clusterDown, mustKubectl } from './lib/cluster.ts';
+import { stringify } from 'yaml';
 import { alive, freePort, startLogged, terminate, waitFor } from './lib/process.ts';
 import { startStack } from './lib/stack.ts';
 
 const DEV = join(ROOT, '.dev');
-const NAMESPACE = 'coder';
-const PID_FILES = { product: join(DEV, 'coder-k8s.pid'), fake: join(DEV, 'fake-coder.pid') };
+/** One Coder deployment (a fake) per namespace, each registered by a CoderControlPlane. */
+const TEAMS = ['team-a', 'team-b'];
+const PID_FILES: Record<string, string> = {
+  product: join(DEV, 'coder-k8s.pid'),
+  ...Object.fromEntries(TEAMS.map((t) => [`fake-coder-${t}`, join(DEV, `fake-coder-${t}.pid`)])),
+};
 
 async function readPid(file: string): Promise<number | undefined> {
   if (!existsSync(file)) return undefined;
@@ -18,9 +23,9 @@ async function readPid(file: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-async function startFakeCoder(): Promise<{ url: string; tokenFile: string; pid: number }> {
-  const readyFile = join(DEV, 'fake-coder.json');
-  const tokenFile = join(DEV, 'coder-token');
+async function startFakeCoder(team: string): Promise<{ url: string; tokenFile: string; pid: number }> {
+  const readyFile = join(DEV, `fake-coder-${team}.json`);
+  const tokenFile = join(DEV, `coder-token-${team}`);
   await rm(readyFile, { force: true });
   const child = startLogged(
     process.execPath,
@@ -35,11 +40,11 @@ async function startFakeCoder(): Promise<{ url: string; tokenFile: string; pid: 
       '--ready-file',
       readyFile,
     ],
-    join(DEV, 'fake-coder.log'),
+    join(DEV, `fake-coder-${team}.log`),
     { detached: true, cwd: ROOT },
   );
   if (!child.pid) throw new Error('could not start the fake Coder');
-  await writeFile(PID_FILES.fake, String(child.pid));
+  await writeFile(join(DEV, `fake-coder-${team}.pid`), String(child.pid));
   await waitFor('the fake Coder', () => Promise.resolve(existsSync(readyFile)));
   const { url } = JSON.parse(await readFile(readyFile, 'utf8')) as { url: string };
   return { url, tokenFile, pid: child.pid };
@@ -55,31 +60,48 @@ async function up(): Promise<void> {
     }
   }
   const started = Date.now();
-  const fake = await startFakeCoder();
-  const stack = await startStack({
-    stateDir: DEV,
-    mode: { kind: 'static', coderUrl: fake.url, coderTokenFile: fake.tokenFile },
-    namespaces: [NAMESPACE],
-    detached: true,
-  });
-  await writeFile(PID_FILES.product, String(stack.product.pid));
+  const fakes = new Map<string, { url: string; tokenFile: string; pid: number }>();
+  for (const team of TEAMS) fakes.set(team, await startFakeCoder(team));
+  const stack = await startStack({ stateDir: DEV, mode: { kind: 'operator' }, namespaces: TEAMS, detached: true });
+  await writeFile(PID_FILES.product ?? '', String(stack.product.pid));
+  for (const [team, fake] of fakes) {
+    const token = (await readFile(fake.tokenFile, 'utf8')).trim();
+    const secret = await mustKubectl(stack.cluster, ['create', 'secret', 'generic', 'coder-operator', '-n', team, `--from-literal=token=${token}`, '--dry-run=client', '-o', 'yaml']);
+    await mustKubectl(stack.cluster, ['apply', '-f', '-'], { input: secret });
+    const ccp = stringify({
+      apiVersion: 'coder.com/v1alpha1',
+      kind: 'CoderControlPlane',
+      metadata: { name: 'coder', namespace: team },
+      spec: { external: { url: fake.url }, operatorAccess: { tokenSecretRef: { name: 'coder-operator' } } },
+    });
+    await mustKubectl(stack.cluster, ['apply', '-f', '-'], { input: ccp });
+  }
+  for (const team of TEAMS) {
+    await waitFor(`CoderControlPlane ${team}/coder to become eligible`, async () => {
+      const out = await mustKubectl(stack.cluster, ['get', 'ccp', 'coder', '-n', team, '-o', 'jsonpath={.status.conditions[?(@.type=="Eligible")].status}']);
+      return out.trim() === 'True';
+    });
+  }
   const kubeconfig = join(DEV, 'kubeconfig');
   await copyFile(stack.cluster.kubeconfig, kubeconfig);
-  await mustKubectl(stack.cluster, ['config', 'set-context', '--current', `--namespace=${NAMESPACE}`], { kubeconfig });
+  await mustKubectl(stack.cluster, ['config', 'set-context', '--current', `--namespace=${TEAMS[0] ?? 'default'}`], { kubeconfig });
 
+  const fakeLines = [...fakes].map(([team, f]) => `  fake Coder      ${f.url}   (${team}; pid ${f.pid}, log .dev/fake-coder-${team}.log)`).join('\n');
   console.log(`coder-k8s dev environment is up (${((Date.now() - started) / 1000).toFixed(1)}s):
   kube-apiserver  ${stack.cluster.apiserverUrl}   (state and logs in .dev/cluster/)
-  fake Coder      ${fake.url}   (pid ${fake.pid}, token in .dev/coder-token, log .dev/fake-coder.log)
-  coder-k8s       https://127.0.0.1:${stack.product.securePort}   (pid ${stack.product.pid}, log .dev/product/coder-k8s.log)
+${fakeLines}
+  coder-k8s       --app=all --leader-elect, https://127.0.0.1:${stack.product.securePort}   (pid ${stack.product.pid}, log .dev/product/coder-k8s.log)
                   registered as APIService v1alpha1.aggregation.coder.com (Available)
+                  CoderControlPlane "coder" in ${TEAMS.join(' and ')}, each pointing at its fake Coder
   metrics         ${stack.product.metricsUrl}
   kubectl         ${stack.cluster.kubectl}
-  kubeconfig      .dev/kubeconfig (cluster admin, namespace "${NAMESPACE}")
+  kubeconfig      .dev/kubeconfig (cluster admin, namespace "${TEAMS[0] ?? ''}")
 
 Try:
   export KUBECONFIG=$PWD/.dev/kubeconfig
+  kubectl get ccp -A
   kubectl get codertemplates -A
-  kubectl get coderworkspaces -n ${NAMESPACE} -o wide
+  kubectl get coderworkspaces -A -o wide
   kubectl apply -f config/samples/codertemplate.yaml
   kubectl explain codertemplates.spec
 Stop with: make dev-down`);

@@ -101,14 +101,22 @@ export class ControlPlaneReconciler {
     status.conditions = conditions;
 
     if (JSON.stringify(normalise(status)) !== JSON.stringify(normalise(current))) {
-      await this.#objects.replaceNamespacedCustomObjectStatus({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: PLURAL,
-        name,
-        body: { ...ccp, status },
-      });
+      try {
+        await this.#objects.replaceNamespacedCustomObjectStatus({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+          body: { ...ccp, status },
+        });
+      } catch (err) {
+        // The cache was behind our own last write (or someone else's): reconcile again
+        // from the newer object instead of reporting a failure.
+        if ((err as { code?: number }).code !== 409) throw err;
+        this.#o.logger.debug('status update conflicted; requeueing', { namespace, name });
+        return { requeueAfterMs: 250 };
+      }
       this.#o.logger.info('updated CoderControlPlane status', { namespace, name, phase: status.phase, eligible: verdict?.eligible });
     }
     return { requeueAfterMs: retry ? 15_000 : (this.#o.resyncMs ?? 5 * 60_000) };
