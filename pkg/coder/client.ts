@@ -223,6 +223,45 @@ export class CoderClient {
     return this.#json('GET', '/api/v2/users/{user}', { params: { user } });
   }
 
+  /** Whether the first user exists (Coder answers 404 on a fresh deployment). */
+  async hasFirstUser(): Promise<boolean> {
+    const res = await this.#call('GET', '/api/v2/users/first', { ok: [200, 404] });
+    return res.status === 200;
+  }
+
+  createFirstUser(req: T.CreateFirstUserRequest): Promise<T.CreateFirstUserResponse> {
+    return this.#json('POST', '/api/v2/users/first', { json: req, ok: [201] });
+  }
+
+  login(req: T.LoginWithPasswordRequest): Promise<T.LoginWithPasswordResponse> {
+    return this.#json('POST', '/api/v2/users/login', { json: req, ok: [201] });
+  }
+
+  createUser(req: T.CreateUserRequestWithOrgs): Promise<T.User> {
+    return this.#json('POST', '/api/v2/users', { json: req, ok: [201] });
+  }
+
+  updateUserRoles(user: string, roles: string[]): Promise<T.User> {
+    return this.#json('PUT', '/api/v2/users/{user}/roles', { params: { user }, json: { roles } });
+  }
+
+  /** The longest token lifetime the deployment allows this user, in nanoseconds. */
+  tokenConfig(user: string): Promise<{ max_token_lifetime: number }> {
+    return this.#json('GET', '/api/v2/users/{user}/keys/tokens/tokenconfig', { params: { user } });
+  }
+
+  createToken(user: string, req: T.CreateTokenRequest): Promise<T.GenerateAPIKeyResponse> {
+    return this.#json('POST', '/api/v2/users/{user}/keys/tokens', { params: { user }, json: req, ok: [201] });
+  }
+
+  uploadLicense(license: string): Promise<{ id: number; claims: Record<string, unknown> }> {
+    return this.#json('POST', '/api/v2/licenses', { json: { license }, ok: [201] });
+  }
+
+  entitlements(): Promise<T.Entitlements> {
+    return this.#json('GET', '/api/v2/entitlements', {});
+  }
+
   // --- transport -----------------------------------------------------------
 
   async #json<R>(method: string, route: string, options: CallOptions): Promise<R> {

@@ -375,3 +375,20 @@ export interface BuildInfoResponse {
   upgrade_message: string;
   deployment_id: string;
 }
+
+export interface Feature {
+  entitlement: 'entitled' | 'grace_period' | 'not_entitled';
+  enabled: boolean;
+  limit?: number;
+  actual?: number;
+}
+
+export interface Entitlements {
+  features: Record<string, Feature>;
+  warnings: string[] | null;
+  errors: string[] | null;
+  has_license: boolean;
+  trial: boolean;
+  require_telemetry: boolean;
+  refreshed_at: Time;
+}

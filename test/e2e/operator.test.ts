@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { clusterDown, kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
 import { terminate } from '../../hack/lib/process.ts';
 import { startStack, type Stack } from '../../hack/lib/stack.ts';
-import { startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
+import { emptySeed, startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
 import { eventually } from '../util/eventually.ts';
 import { STACK_TIMEOUT_MS } from './stack.ts';
 
@@ -35,7 +35,7 @@ async function eligible(namespace: string, name: string): Promise<{ status: stri
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coder-k8s-e2e-operator-'));
   for (const team of TEAMS) fakes.set(team, await startFakeCoder({ buildTimings: { pendingMs: 20, runningMs: 80 } }));
-  stack = await startStack({ stateDir: dir, mode: { kind: 'operator' }, namespaces: TEAMS });
+  stack = await startStack({ stateDir: dir, mode: { kind: 'operator' }, namespaces: [...TEAMS, 'fresh', 'existing'] });
   for (const team of TEAMS) {
     const fake = fakes.get(team) as FakeCoder;
     await mk(['create', 'secret', 'generic', 'coder-operator', '-n', team, `--from-literal=token=${fake.adminToken}`]);
@@ -127,5 +127,72 @@ describe('the operator over three namespaces', () => {
     expect(res.stderr).toContain('spec.replicas');
     expect(res.stderr).toContain('spec.external.url');
     expect(res.stderr).toContain('set expose.ingress or expose.gateway, not both');
+  });
+});
+
+describe('operator access without a token Secret', () => {
+  const extra: FakeCoder[] = [];
+  afterAll(async () => {
+    for (const fake of extra) await fake.close();
+  });
+
+  function jwt(claims: Record<string, unknown>): string {
+    const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    return `${part({ alg: 'EdDSA', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+  }
+
+  it('bootstraps a fresh Coder: first user, operator user, token Secret; then applies a license', async () => {
+    const fresh = await startFakeCoder({ seed: emptySeed() });
+    extra.push(fresh);
+    const license = jwt({ exp: Math.floor(Date.now() / 1000) + 86400, features: { external_provisioner_daemons: 1 }, all_features: false });
+    await mk(['create', 'secret', 'generic', 'coder-license', '-n', 'fresh', `--from-literal=license=${license}`]);
+    await mk(['apply', '-f', '-'], stringify({
+      apiVersion: 'coder.com/v1alpha1',
+      kind: 'CoderControlPlane',
+      metadata: { name: 'coder', namespace: 'fresh' },
+      spec: { external: { url: fresh.url }, licenseSecretRef: { name: 'coder-license' } },
+    }));
+    await eventually('bootstrap', async () => ((await eligible('fresh', 'coder'))?.status === 'True' ? true : undefined), 60_000);
+    const status = JSON.parse(await mk(['get', 'ccp', 'coder', '-n', 'fresh', '-o', 'jsonpath={.status}'])) as Record<string, any>;
+    expect(status.operatorTokenSecretRef).toEqual({ name: 'coder-operator-token', key: 'token' });
+    expect(status.conditions.find((c: { type: string }) => c.type === 'OperatorAccessReady')).toMatchObject({ status: 'True', reason: 'Bootstrapped' });
+    expect(await mk(['get', 'secret', 'coder-admin-credentials', '-n', 'fresh', '-o', 'jsonpath={.data.email}'])).not.toBe('');
+    const operator = fresh.state.users.find((u) => u.username === 'coder-k8s-operator');
+    expect(operator?.roles).toContain('owner');
+    await eventually('the license', async () => {
+      const s = JSON.parse(await mk(['get', 'ccp', 'coder', '-n', 'fresh', '-o', 'jsonpath={.status}'])) as Record<string, any>;
+      return s.conditions.find((c: { type: string; status: string }) => c.type === 'LicenseApplied' && c.status === 'True') ? s : undefined;
+    }, 30_000).then((s) => {
+      expect(s).toMatchObject({ licenseTier: 'enterprise', externalProvisionerDaemonsEntitlement: 'entitled', licenseLastAppliedHash: expect.any(String) });
+    });
+    // Another reconcile (triggered by an annotation) must not upload the same license again.
+    const uploads = fresh.counters.get('POST /api/v2/licenses');
+    const reconciles = async () => {
+      const text = await (await fetch(stack.product.metricsUrl)).text();
+      return [...text.matchAll(/^coder_k8s_reconcile_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await reconciles();
+    await mk(['annotate', 'ccp', 'coder', '-n', 'fresh', 'touch=1']);
+    await eventually('another reconcile', async () => ((await reconciles()) > before ? true : undefined), 30_000);
+    expect(fresh.counters.get('POST /api/v2/licenses')).toBe(uploads);
+    // The namespace is served by the bootstrapped token.
+    expect((await k(['get', 'ctpl', '-n', 'fresh'])).code).toBe(0);
+  });
+
+  it('asks for admin credentials when Coder already has users', async () => {
+    const used = await startFakeCoder();
+    extra.push(used);
+    await mk(['apply', '-f', '-'], stringify({
+      apiVersion: 'coder.com/v1alpha1',
+      kind: 'CoderControlPlane',
+      metadata: { name: 'coder', namespace: 'existing' },
+      spec: { external: { url: used.url } },
+    }));
+    const access = await eventually('AdminCredentialsRequired', async () => {
+      const out = await k(['get', 'ccp', 'coder', '-n', 'existing', '-o', 'jsonpath={.status.conditions[?(@.type=="OperatorAccessReady")]}']);
+      const c = out.stdout ? (JSON.parse(out.stdout) as { reason: string; message: string }) : undefined;
+      return c?.reason === 'AdminCredentialsRequired' ? c : undefined;
+    }, 30_000);
+    expect(access.message).toContain('coder-admin-credentials');
   });
 });

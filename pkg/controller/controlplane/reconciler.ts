@@ -3,6 +3,7 @@ import { GROUP, VERSION } from '../../api/coder/v1alpha1/resources.ts';
 import type { CoderControlPlaneStatus } from '../../api/coder/v1alpha1/schema.ts';
 import {
   CONDITION_ELIGIBLE,
+  CONDITION_LICENSE_APPLIED,
   CONDITION_OPERATOR_ACCESS_READY,
   CONDITION_READY,
   DEFAULT_TOKEN_KEY,
@@ -14,6 +15,8 @@ import type { EligibilityCache } from '../../eligibility/cache.ts';
 import type { ResilientInformer } from '../../kube/informer.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { setCondition, type ConditionInput } from '../conditions.ts';
+import { OperatorBootstrap } from './bootstrap.ts';
+import { LicenseReconciler } from './license.ts';
 import { InClusterObjects, type DeploymentState } from './in-cluster.ts';
 import { inClusterURL } from './objects.ts';
 import type { ReconcileResult } from '../controller.ts';
@@ -31,6 +34,8 @@ export interface ControlPlaneReconcilerOptions {
 interface AccessResult {
   condition: ConditionInput;
   tokenRef?: { name: string; key: string };
+  /** The working token, for the license step; never written to status or logs. */
+  token?: string;
   coderReachable: boolean;
 }
 
@@ -48,12 +53,16 @@ export class ControlPlaneReconciler {
   readonly #core: CoreV1Api;
   readonly #objects: CustomObjectsApi;
   readonly #inCluster: InClusterObjects;
+  readonly #bootstrap: OperatorBootstrap;
+  readonly #license: LicenseReconciler;
 
   constructor(options: ControlPlaneReconcilerOptions) {
     this.#o = options;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.#objects = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#inCluster = new InClusterObjects(options.kubeConfig, options.logger);
+    this.#bootstrap = new OperatorBootstrap(options.kubeConfig, options.logger, options.coderTimeoutMs);
+    this.#license = new LicenseReconciler(options.kubeConfig, options.coderTimeoutMs);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | undefined> {
@@ -88,6 +97,16 @@ export class ControlPlaneReconciler {
     if (access.tokenRef) status.operatorTokenSecretRef = access.tokenRef;
     else delete status.operatorTokenSecretRef;
     conditions = setCondition(conditions, readyCondition(url, access, deployed), generation);
+    if (access.token) {
+      try {
+        const license = await this.#license.reconcile(ccp, url, access.token);
+        Object.assign(status, license.status);
+        conditions = setCondition(conditions, license.condition, generation);
+      } catch (err) {
+        const message = isCoderApiError(err) ? err.describe() : err instanceof Error ? err.message : String(err);
+        conditions = setCondition(conditions, { type: CONDITION_LICENSE_APPLIED, status: 'Unknown', reason: 'CoderUnreachable', message }, generation);
+      }
+    }
     status.phase = conditions.find((c) => c.type === CONDITION_READY)?.status === 'True' ? 'Ready' : 'Pending';
 
     const verdict = this.#o.eligibility.verdict(namespace, name);
@@ -129,15 +148,20 @@ export class ControlPlaneReconciler {
     }
     const ref = ccp.spec.operatorAccess?.tokenSecretRef;
     if (!ref) {
-      return {
-        coderReachable: true,
-        condition: {
-          type,
-          status: 'False',
-          reason: 'TokenSecretRefRequired',
-          message: 'set spec.operatorAccess.tokenSecretRef to a Secret holding a Coder API token (e.g. from `coder tokens create`)',
-        },
-      };
+      try {
+        const result = await this.#bootstrap.ensure(ccp, url);
+        if (!result.ok) return { coderReachable: true, condition: { type, status: 'False', reason: result.reason, message: result.message } };
+        return {
+          coderReachable: true,
+          token: result.token,
+          tokenRef: { name: result.secretName, key: DEFAULT_TOKEN_KEY },
+          condition: { type, status: 'True', reason: 'Bootstrapped', message: `operator user "${result.username}" with a token in Secret "${result.secretName}"` },
+        };
+      } catch (err) {
+        const message = isCoderApiError(err) ? err.describe() : err instanceof Error ? err.message : String(err);
+        const unreachable = isCoderApiError(err) && (err.statusCode === 0 || err.statusCode >= 500);
+        return { coderReachable: !unreachable, condition: { type, status: 'False', reason: unreachable ? 'CoderUnreachable' : 'BootstrapFailed', message } };
+      }
     }
     const tokenKey = ref.key ?? DEFAULT_TOKEN_KEY;
     const tokenRef = { name: ref.name, key: tokenKey };
@@ -158,6 +182,7 @@ export class ControlPlaneReconciler {
       return {
         coderReachable: true,
         tokenRef,
+        token,
         condition: { type, status: 'True', reason: 'TokenValid', message: `the token authenticates as Coder user "${me.username}"` },
       };
     } catch (err) {

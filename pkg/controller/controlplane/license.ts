@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { CoderControlPlaneStatus } from '../../api/coder/v1alpha1/schema.ts';
+import { CONDITION_LICENSE_APPLIED, type CoderControlPlane } from '../../api/coder/v1alpha1/types.ts';
+import { CoderClient } from '../../coder/client.ts';
+import { isCoderApiError } from '../../coder/errors.ts';
+import type { ConditionInput } from '../conditions.ts';
+
+export interface LicenseOutcome {
+  condition: ConditionInput;
+  /** Status fields to set (license and entitlement facts). */
+  status: Partial<CoderControlPlaneStatus>;
+}
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Uploads spec.licenseSecretRef's license when its content changed (tracked by hash in
+ * status, so it is uploaded once per change) and records the entitlements Coder reports.
+ */
+export class LicenseReconciler {
+  readonly #core: CoreV1Api;
+  readonly #timeoutMs: number;
+
+  constructor(kubeConfig: KubeConfig, timeoutMs: number) {
+    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async reconcile(ccp: CoderControlPlane, url: string, token: string): Promise<LicenseOutcome> {
+    const type = CONDITION_LICENSE_APPLIED;
+    const current = ccp.status ?? {};
+    const status: Partial<CoderControlPlaneStatus> = {};
+    const coder = new CoderClient({ url, token, timeoutMs: this.#timeoutMs, maxRetries: 0 });
+    try {
+      let condition: ConditionInput = { type, status: 'False', reason: 'NotConfigured', message: 'spec.licenseSecretRef is not set' };
+      const ref = ccp.spec.licenseSecretRef;
+      if (ref) {
+        const key = ref.key ?? 'license';
+        let license = '';
+        try {
+          const secret = await this.#core.readNamespacedSecret({ name: ref.name, namespace: ccp.metadata.namespace });
+          license = Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8').trim();
+        } catch (err) {
+          if ((err as { code?: number }).code !== 404) throw err;
+        }
+        const hash = createHash('sha256').update(license).digest('hex');
+        if (!license) {
+          condition = { type, status: 'False', reason: 'LicenseSecretMissing', message: `Secret "${ref.name}" key "${key}" is missing or empty` };
+        } else if (hash === current.licenseLastAppliedHash) {
+          condition = { type, status: 'True', reason: 'Applied', message: 'the license in the Secret is applied' };
+        } else {
+          try {
+            await coder.uploadLicense(license);
+            status.licenseLastApplied = now();
+            status.licenseLastAppliedHash = hash;
+            condition = { type, status: 'True', reason: 'Applied', message: 'uploaded the license from the Secret' };
+          } catch (err) {
+            if (!isCoderApiError(err) || err.statusCode === 0 || err.statusCode >= 500) throw err;
+            condition = { type, status: 'False', reason: 'LicenseRejected', message: `Coder rejected the license: ${err.describe()}` };
+          }
+        }
+      }
+      const entitlements = await coder.entitlements();
+      const features = entitlements.features;
+      const tier = !entitlements.has_license
+        ? 'none'
+        : features.multiple_organizations?.entitlement === 'entitled'
+          ? 'premium'
+          : 'enterprise';
+      const provisioners = features.external_provisioner_daemons?.entitlement ?? 'not_entitled';
+      if (tier !== current.licenseTier || provisioners !== current.externalProvisionerDaemonsEntitlement || status.licenseLastApplied) {
+        status.licenseTier = tier;
+        status.externalProvisionerDaemonsEntitlement = provisioners;
+        status.entitlementsLastChecked = now();
+      }
+      return { condition, status };
+    } finally {
+      await coder.close();
+    }
+  }
+}
