@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     // Tests read JSON responses whose shape is what they assert; typing each one adds noise, not safety.
-    files: ['test/integration/**/*.ts', 'test/e2e/**/*.ts'],
+    files: ['test/integration/**/*.ts', 'test/e2e/**/*.ts', '**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
