@@ -3,6 +3,7 @@ import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-no
 import { DEFAULT_TOKEN_KEY, type CoderControlPlane } from '../../api/coder/v1alpha1/types.ts';
 import { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError } from '../../coder/errors.ts';
+import { readSecret, secretValue } from '../../kube/secrets.ts';
 import type { Logger } from '../../logging/logger.ts';
 
 export const OPERATOR_USERNAME = 'coder-k8s-operator';
@@ -15,7 +16,6 @@ export type BootstrapResult =
   | { ok: false; reason: string; message: string };
 
 const code = (err: unknown) => (err as { code?: number }).code;
-const decode = (secret: V1Secret | undefined, key: string) => Buffer.from(secret?.data?.[key] ?? '', 'base64').toString('utf8').trim();
 
 /**
  * Operator access through Coder's public REST API (PRODUCT.md §3, option 2): a dedicated
@@ -44,7 +44,7 @@ export class OperatorBootstrap {
     const namespace = ccp.metadata.namespace;
     const secretName = this.tokenSecretName(ccp);
     const existing = await this.#read(namespace, secretName);
-    const token = decode(existing, DEFAULT_TOKEN_KEY);
+    const token = secretValue(existing, DEFAULT_TOKEN_KEY);
     if (token && !this.#expiring(existing)) {
       const me = await this.#whoami(url, token);
       if (me) return { ok: true, secretName, username: me, token };
@@ -100,8 +100,8 @@ export class OperatorBootstrap {
         credentials = await this.#read(namespace, credentialsName);
         this.#logger.info('created the first Coder user', { namespace, name: ccp.metadata.name, secret: credentialsName });
       }
-      const email = decode(credentials, 'email');
-      const password = decode(credentials, 'password');
+      const email = secretValue(credentials, 'email');
+      const password = secretValue(credentials, 'password');
       if (!email || !password) {
         return {
           ok: false,
@@ -144,13 +144,8 @@ export class OperatorBootstrap {
     return OPERATOR_USERNAME;
   }
 
-  async #read(namespace: string, name: string): Promise<V1Secret | undefined> {
-    try {
-      return await this.#core.readNamespacedSecret({ name, namespace });
-    } catch (err) {
-      if (code(err) === 404) return undefined;
-      throw err;
-    }
+  #read(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return readSecret(this.#core, namespace, name);
   }
 
   async #write(ccp: CoderControlPlane, name: string, data: Record<string, string>, annotations: Record<string, string>): Promise<void> {

@@ -59,14 +59,7 @@ export class InClusterObjects {
   /** Ensures the finalizer; returns false when the object was updated (the watch brings the new version). */
   async ensureFinalizer(ccp: CoderControlPlane): Promise<boolean> {
     if (ccp.metadata.finalizers?.includes(WORKSPACE_RBAC_FINALIZER)) return true;
-    await this.#custom.replaceNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ccp.metadata.namespace,
-      plural: 'codercontrolplanes',
-      name: ccp.metadata.name,
-      body: withFinalizers(ccp, [...(ccp.metadata.finalizers ?? []), WORKSPACE_RBAC_FINALIZER]),
-    });
+    await this.#setFinalizers(ccp, [...(ccp.metadata.finalizers ?? []), WORKSPACE_RBAC_FINALIZER]);
     return false;
   }
 
@@ -105,15 +98,22 @@ export class InClusterObjects {
   async finalize(ccp: CoderControlPlane): Promise<void> {
     await this.#pruneRBAC(ccp, []);
     if (!ccp.metadata.finalizers?.includes(WORKSPACE_RBAC_FINALIZER)) return;
+    await this.#setFinalizers(ccp, ccp.metadata.finalizers.filter((f) => f !== WORKSPACE_RBAC_FINALIZER));
+    this.#logger.info('cleaned up workspace RBAC and released the finalizer', { namespace: ccp.metadata.namespace, name: ccp.metadata.name });
+  }
+
+  /** Replaces the finalizers; the object's resourceVersion makes a concurrent change a conflict (retried). */
+  async #setFinalizers(ccp: CoderControlPlane, finalizers: string[]): Promise<void> {
+    // Objects from the informer are plain JSON, whatever the client's metadata type says.
+    const metadata = { ...(ccp.metadata as unknown as Record<string, unknown>), finalizers } as unknown as CoderControlPlane['metadata'];
     await this.#custom.replaceNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
       namespace: ccp.metadata.namespace,
       plural: 'codercontrolplanes',
       name: ccp.metadata.name,
-      body: withFinalizers(ccp, ccp.metadata.finalizers.filter((f) => f !== WORKSPACE_RBAC_FINALIZER)),
+      body: { ...ccp, metadata },
     });
-    this.#logger.info('cleaned up workspace RBAC and released the finalizer', { namespace: ccp.metadata.namespace, name: ccp.metadata.name });
   }
 
   async #pruneRBAC(ccp: CoderControlPlane, keep: readonly string[]): Promise<void> {
@@ -130,13 +130,6 @@ export class InClusterObjects {
       await this.#rbac.deleteNamespacedRole({ name: role.metadata?.name ?? '', namespace: role.metadata?.namespace ?? '' }).catch(ignoreNotFound);
     }
   }
-}
-
-/** The object with other finalizers; its resourceVersion makes a concurrent change a conflict (retried). */
-function withFinalizers(ccp: CoderControlPlane, finalizers: string[]): CoderControlPlane {
-  // Objects from the informer are plain JSON, whatever the client's metadata type says.
-  const metadata = { ...(ccp.metadata as unknown as Record<string, unknown>), finalizers } as unknown as CoderControlPlane['metadata'];
-  return { ...ccp, metadata };
 }
 
 function ignoreNotFound(err: unknown): void {

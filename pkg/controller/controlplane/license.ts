@@ -4,6 +4,7 @@ import type { CoderControlPlaneStatus } from '../../api/coder/v1alpha1/schema.ts
 import { CONDITION_LICENSE_APPLIED, type CoderControlPlane } from '../../api/coder/v1alpha1/types.ts';
 import { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError } from '../../coder/errors.ts';
+import { readSecret, secretValue } from '../../kube/secrets.ts';
 import type { ConditionInput } from '../conditions.ts';
 
 export interface LicenseOutcome {
@@ -37,13 +38,7 @@ export class LicenseReconciler {
       const ref = ccp.spec.licenseSecretRef;
       if (ref) {
         const key = ref.key ?? 'license';
-        let license = '';
-        try {
-          const secret = await this.#core.readNamespacedSecret({ name: ref.name, namespace: ccp.metadata.namespace });
-          license = Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8').trim();
-        } catch (err) {
-          if ((err as { code?: number }).code !== 404) throw err;
-        }
+        const license = secretValue(await readSecret(this.#core, ccp.metadata.namespace, ref.name), key);
         const hash = createHash('sha256').update(license).digest('hex');
         if (!license) {
           condition = { type, status: 'False', reason: 'LicenseSecretMissing', message: `Secret "${ref.name}" key "${key}" is missing or empty` };

@@ -13,6 +13,7 @@ import { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError } from '../../coder/errors.ts';
 import type { EligibilityCache } from '../../eligibility/cache.ts';
 import type { ResilientInformer } from '../../kube/informer.ts';
+import { readSecret, secretValue } from '../../kube/secrets.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { setCondition, type ConditionInput } from '../conditions.ts';
 import { OperatorBootstrap } from './bootstrap.ts';
@@ -165,14 +166,11 @@ export class ControlPlaneReconciler {
     }
     const tokenKey = ref.key ?? DEFAULT_TOKEN_KEY;
     const tokenRef = { name: ref.name, key: tokenKey };
-    let token = '';
-    try {
-      const secret = await this.#core.readNamespacedSecret({ name: ref.name, namespace: ccp.metadata.namespace });
-      token = Buffer.from(secret.data?.[tokenKey] ?? '', 'base64').toString('utf8').trim();
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
+    const secret = await readSecret(this.#core, ccp.metadata.namespace, ref.name);
+    if (!secret) {
       return { coderReachable: true, condition: { type, status: 'False', reason: 'TokenSecretNotFound', message: `Secret "${ref.name}" does not exist` } };
     }
+    const token = secretValue(secret, tokenKey);
     if (!token) {
       return { coderReachable: true, condition: { type, status: 'False', reason: 'TokenEmpty', message: `Secret "${ref.name}" has no value under key "${tokenKey}"` } };
     }

@@ -1,0 +1,16 @@
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+
+/** A Secret key's value as trimmed UTF-8 ('' when the key is absent). */
+export function secretValue(secret: V1Secret | undefined, key: string): string {
+  return Buffer.from(secret?.data?.[key] ?? '', 'base64').toString('utf8').trim();
+}
+
+/** Reads a Secret; undefined when it does not exist. */
+export async function readSecret(core: CoreV1Api, namespace: string, name: string): Promise<V1Secret | undefined> {
+  try {
+    return await core.readNamespacedSecret({ name, namespace });
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
