@@ -7,7 +7,7 @@ NODE := $(NODE_BIN)/node
 NPM_STAMP := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 
-.PHONY: help deps tools generate verify build typecheck lint test test-unit test-integration test-e2e dev dev-down clean
+.PHONY: help deps tools generate verify bench build typecheck lint test test-unit test-integration test-e2e dev dev-down clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ generate: deps ## Regenerate CRDs (config/crd) and docs/crd-reference.md from pk
 
 verify: deps ## Fail when generated files are out of date
 	$(NODE) hack/gen-crds.ts --check
+
+bench: deps ## Benchmarks (printed percentiles and ratios; not part of make test)
+	$(NODE) bench/fanout.ts
 
 build: deps ## Compile TypeScript to dist/
 	npm run --silent build

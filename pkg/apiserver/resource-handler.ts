@@ -22,6 +22,7 @@ import { toTable } from './table.ts';
 import { validateObject } from './validation.ts';
 
 const FIELD_SELECTORS = ['metadata.name', 'metadata.namespace'] as const;
+const NAMESPACE_CONTROLLER = 'system:serviceaccount:kube-system:namespace-controller';
 /** Keys kubectl adds that these objects cannot store; not worth a warning. */
 const IGNORED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
 
@@ -65,9 +66,15 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
     const warnings: string[] = [];
     const contextFor = (ns: string) => this.#context(ns, false, warnings);
-    const items = namespace
-      ? await this.#storage.list(contextFor(namespace))
-      : await this.#options.listAll(this.#storage, this.#options.resolver.namespaces(), contextFor);
+    // Deleting a namespace must not delete the Coder templates and workspaces it shows: they
+    // are views of a deployment the namespace does not own. The namespace controller lists
+    // what to delete, so it is shown nothing.
+    const namespaceController = (ctx.state as { user?: { name: string } }).user?.name === NAMESPACE_CONTROLLER;
+    const items = namespaceController
+      ? []
+      : namespace
+        ? await this.#storage.list(contextFor(namespace))
+        : await this.#options.listAll(this.#storage, this.#options.resolver.namespaces(), contextFor);
     const selected = items
       .filter((item) => matchesLabels(labels, item.metadata.labels))
       .filter((item) =>

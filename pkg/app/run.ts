@@ -58,6 +58,9 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
     }
 
     const useStatic = o.app === 'aggregated-apiserver' && isStaticMode(o);
+    if (isStaticMode(o) && !useStatic) {
+      logger.warn(`--coder-url and the other static-mode flags are ignored with --app=${o.app}: namespaces come from CoderControlPlanes`);
+    }
     if (!useStatic) {
       manager = new Manager({
         kubeConfig: loadKubeConfig(o.kubeconfig),

@@ -127,7 +127,7 @@ export class Manager {
   }
 
   get synced(): boolean {
-    return this.#controlPlanes.synced && (this.#deployments?.synced ?? true);
+    return this.#controlPlanes.synced && (this.#deployments?.synced ?? true) && this.eligibility.synced;
   }
 
   async start(): Promise<void> {

@@ -70,6 +70,11 @@ export class EligibilityCache implements BackendResolver {
     throw serviceUnavailable(`no eligible CoderControlPlane serves namespace "${namespace}"; see the Eligible condition of the namespace's CoderControlPlanes`);
   }
 
+  /** Every referenced token Secret has been listed (until then verdicts may be provisional). */
+  get synced(): boolean {
+    return [...this.#secretInformers.values()].every((i) => i.synced);
+  }
+
   namespaces(): string[] {
     return [...this.#backends.keys()].sort();
   }

@@ -96,7 +96,8 @@ export class OperatorBootstrap {
         const email = 'admin@coder-k8s.local';
         const password = `${randomBytes(18).toString('base64url')}-Aa1!`;
         await anonymous.createFirstUser({ email, username: 'admin', name: 'coder-k8s admin', password });
-        await this.#write(ccp, credentialsName, { email, password, username: 'admin' }, {});
+        // Not owned by the control plane: the first user outlives it, and so must its password.
+        await this.#write(ccp, credentialsName, { email, password, username: 'admin' }, {}, false);
         credentials = await this.#read(namespace, credentialsName);
         this.#logger.info('created the first Coder user', { namespace, name: ccp.metadata.name, secret: credentialsName });
       }
@@ -148,7 +149,7 @@ export class OperatorBootstrap {
     return readSecret(this.#core, namespace, name);
   }
 
-  async #write(ccp: CoderControlPlane, name: string, data: Record<string, string>, annotations: Record<string, string>): Promise<void> {
+  async #write(ccp: CoderControlPlane, name: string, data: Record<string, string>, annotations: Record<string, string>, owned = true): Promise<void> {
     const namespace = ccp.metadata.namespace;
     const body: V1Secret = {
       apiVersion: 'v1',
@@ -159,9 +160,9 @@ export class OperatorBootstrap {
         namespace,
         annotations,
         labels: { 'app.kubernetes.io/managed-by': 'coder-k8s', 'coder.com/control-plane-name': ccp.metadata.name },
-        ownerReferences: [
-          { apiVersion: 'coder.com/v1alpha1', kind: 'CoderControlPlane', name: ccp.metadata.name, uid: ccp.metadata.uid ?? '', controller: true },
-        ],
+        ...(owned
+          ? { ownerReferences: [{ apiVersion: 'coder.com/v1alpha1', kind: 'CoderControlPlane', name: ccp.metadata.name, uid: ccp.metadata.uid ?? '', controller: true }] }
+          : {}),
       },
       stringData: data,
     };

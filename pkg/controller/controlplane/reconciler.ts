@@ -19,7 +19,7 @@ import { setCondition, type ConditionInput } from '../conditions.ts';
 import { OperatorBootstrap } from './bootstrap.ts';
 import { LicenseReconciler } from './license.ts';
 import { InClusterObjects, type DeploymentState } from './in-cluster.ts';
-import { inClusterURL } from './objects.ts';
+import { WORKSPACE_RBAC_FINALIZER, inClusterURL } from './objects.ts';
 import type { ReconcileResult } from '../controller.ts';
 
 export interface ControlPlaneReconcilerOptions {
@@ -71,9 +71,10 @@ export class ControlPlaneReconciler {
     const ccp = this.#o.controlPlanes.get(name, namespace);
     if (!ccp) return undefined;
     const external = !!ccp.spec.external?.url;
-    if (ccp.metadata.deletionTimestamp) {
-      if (!external) await this.#inCluster.finalize(ccp);
-      return undefined;
+    // Deleted, or switched to an external deployment: release what the finalizer guards.
+    if (ccp.metadata.deletionTimestamp || (external && ccp.metadata.finalizers?.includes(WORKSPACE_RBAC_FINALIZER))) {
+      await this.#inCluster.finalize(ccp);
+      if (ccp.metadata.deletionTimestamp) return undefined;
     }
     if (!external && !(await this.#inCluster.ensureFinalizer(ccp))) return undefined;
 
