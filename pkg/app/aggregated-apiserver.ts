@@ -59,6 +59,8 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
   const security = await buildSecurity(o, logger);
   const background = new BackgroundTasks(logger.child({ component: 'background' }));
   const storageLogger = logger.child({ component: 'storage' });
+  // Storages are typed by their object; the server only routes by resource name, so the
+  // list is widened (method parameters make Storage<T> invariant in T).
   const storages = [
     new TemplateStorage({ buildWaitMs: o.templateBuildWaitMs, background, logger: storageLogger, metrics }),
     new WorkspaceStorage({ buildWaitMs: o.workspaceBuildWaitMs, background, logger: storageLogger }),
