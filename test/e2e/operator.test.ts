@@ -1,14 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { clusterDown, kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
+import { kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
 import { terminate } from '../../hack/lib/process.ts';
 import { startProduct, startStack, type Stack } from '../../hack/lib/stack.ts';
 import { emptySeed, startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
 import { eventually } from '../util/eventually.ts';
-import { STACK_TIMEOUT_MS } from './stack.ts';
+import { STACK_TIMEOUT_MS, stopStack } from './stack.ts';
 
 const TEAMS = ['team-a', 'team-b', 'team-c'];
 let dir: string;
@@ -47,10 +47,8 @@ beforeAll(async () => {
 }, STACK_TIMEOUT_MS);
 
 afterAll(async () => {
-  await terminate(stack.product.pid);
-  await clusterDown(stack.cluster.stateDir, true).catch(() => undefined);
+  await stopStack(stack, dir);
   for (const fake of fakes.values()) await fake.close();
-  await rm(dir, { recursive: true, force: true });
 }, STACK_TIMEOUT_MS);
 
 describe('the operator over three namespaces', () => {

@@ -1,13 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { clusterDown, kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
-import { terminate } from '../../hack/lib/process.ts';
+import { kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
 import { startStack, type Stack } from '../../hack/lib/stack.ts';
 import { eventually } from '../util/eventually.ts';
-import { STACK_TIMEOUT_MS } from './stack.ts';
+import { STACK_TIMEOUT_MS, stopStack } from './stack.ts';
 
 let dir: string;
 let stack: Stack;
@@ -35,9 +34,7 @@ beforeAll(async () => {
 }, STACK_TIMEOUT_MS);
 
 afterAll(async () => {
-  await terminate(stack.product.pid);
-  await clusterDown(stack.cluster.stateDir, true).catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
+  await stopStack(stack, dir);
 }, STACK_TIMEOUT_MS);
 
 describe('an in-cluster CoderControlPlane', () => {

@@ -13,6 +13,18 @@ export const NAMESPACE = 'coder';
 /** Starting or stopping a stack: control plane, product, APIService availability. */
 export const STACK_TIMEOUT_MS = 180_000;
 
+/**
+ * Stops a stack's product and control plane and removes its directory. A failure is
+ * reported, not swallowed: a control plane left running would outlive the test run.
+ */
+export async function stopStack(stack: Stack, dir: string): Promise<void> {
+  await terminate(stack.product.pid);
+  await clusterDown(stack.cluster.stateDir, true).catch((err: unknown) => {
+    console.warn(`could not stop the control plane in ${stack.cluster.stateDir}: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  if (!process.env.CODER_K8S_E2E_KEEP) await rm(dir, { recursive: true, force: true });
+}
+
 export interface E2E extends Stack {
   fake: FakeCoder;
   dir: string;
@@ -43,10 +55,8 @@ export async function startE2E(): Promise<E2E> {
     kubectl: (args, options) => kubectl(cluster, args, options),
     mustKubectl: (args, options) => mustKubectl(cluster, args, options),
     async stop() {
-      await terminate(stack.product.pid);
-      await clusterDown(cluster.stateDir, true).catch(() => undefined);
+      await stopStack(stack, dir);
       await fake.close();
-      if (!process.env.CODER_K8S_E2E_KEEP) await rm(dir, { recursive: true, force: true });
     },
   };
 }
