@@ -7,7 +7,6 @@ export type UUID = string;
 export type Time = string;
 
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** Error envelope (codersdk.Response). */
 export interface CoderResponse {

@@ -1,17 +1,11 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { mustRun } from '../../hack/lib/process.ts';
 import { eventually } from '../util/eventually.ts';
-import { NAMESPACE, STACK_TIMEOUT_MS, startE2E, type E2E } from './stack.ts';
+import { NAMESPACE, useE2E } from './stack.ts';
 
-let e: E2E;
-beforeAll(async () => {
-  e = await startE2E();
-}, STACK_TIMEOUT_MS);
-afterAll(async () => {
-  await e.stop();
-}, STACK_TIMEOUT_MS);
+const e = useE2E();
 
 const TEMPLATE = `apiVersion: aggregation.coder.com/v1alpha1
 kind: CoderTemplate

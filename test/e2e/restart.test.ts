@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { clusterDown, clusterUp } from '../../hack/lib/cluster.ts';
 import { alive } from '../../hack/lib/process.ts';
 import { eventually } from '../util/eventually.ts';
-import { NAMESPACE, STACK_TIMEOUT_MS, startE2E, type E2E } from './stack.ts';
+import { NAMESPACE, STACK_TIMEOUT_MS, useE2E } from './stack.ts';
 
-let e: E2E;
-beforeAll(async () => {
-  e = await startE2E();
-}, STACK_TIMEOUT_MS);
-afterAll(async () => {
-  await e.stop();
-}, STACK_TIMEOUT_MS);
+const e = useE2E();
 
 describe('resilience', () => {
   it('keeps serving after kube-apiserver restarts', async () => {

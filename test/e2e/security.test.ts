@@ -1,24 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Agent, request } from 'undici';
 import { eventually } from '../util/eventually.ts';
-import { NAMESPACE, STACK_TIMEOUT_MS, startE2E, type E2E } from './stack.ts';
+import { NAMESPACE, useE2E } from './stack.ts';
 
-let e: E2E;
 let agent: Agent;
-beforeAll(async () => {
-  e = await startE2E();
-  agent = new Agent({ connect: { ca: await readFile(join(e.product.certDir, 'ca.crt')), servername: 'localhost' } });
-  await e.mustKubectl(['create', 'rolebinding', 'viewer-view', '--clusterrole=view', '--user=viewer', '-n', NAMESPACE]);
-  await e.mustKubectl(['create', 'serviceaccount', 'reader', '-n', NAMESPACE]);
-  await e.mustKubectl(['create', 'serviceaccount', 'stranger', '-n', NAMESPACE]);
-  await e.mustKubectl(['create', 'rolebinding', 'reader-view', '--clusterrole=view', `--serviceaccount=${NAMESPACE}:reader`, '-n', NAMESPACE]);
-}, STACK_TIMEOUT_MS);
-afterAll(async () => {
-  await agent.close();
-  await e.stop();
-}, STACK_TIMEOUT_MS);
+const e = useE2E({
+  setup: async (stack) => {
+    agent = new Agent({ connect: { ca: await readFile(join(stack.product.certDir, 'ca.crt')), servername: 'localhost' } });
+    await stack.mustKubectl(['create', 'rolebinding', 'viewer-view', '--clusterrole=view', '--user=viewer', '-n', NAMESPACE]);
+    await stack.mustKubectl(['create', 'serviceaccount', 'reader', '-n', NAMESPACE]);
+    await stack.mustKubectl(['create', 'serviceaccount', 'stranger', '-n', NAMESPACE]);
+    await stack.mustKubectl(['create', 'rolebinding', 'reader-view', '--clusterrole=view', `--serviceaccount=${NAMESPACE}:reader`, '-n', NAMESPACE]);
+  },
+  teardown: () => agent.close(),
+});
 
 const TEMPLATES = `/apis/aggregation.coder.com/v1alpha1/namespaces/${NAMESPACE}/codertemplates`;
 

@@ -2,6 +2,7 @@
 // process (so tests can use its knobs), coder-k8s as a separate process reached through
 // the APIService.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterDown, kubectl, mustKubectl, type ClusterEnv } from '../../hack/lib/cluster.ts';
@@ -59,4 +60,21 @@ export async function startE2E(): Promise<E2E> {
       await fake.close();
     },
   };
+}
+
+/**
+ * Starts one stack for the calling test file (beforeAll) and stops it (afterAll). The
+ * returned object is filled in once the stack is up, so tests use it as a plain E2E.
+ */
+export function useE2E(hooks: { setup?: (e: E2E) => Promise<void>; teardown?: () => Promise<void> } = {}): E2E {
+  const e = {} as E2E;
+  beforeAll(async () => {
+    Object.assign(e, await startE2E());
+    await hooks.setup?.(e);
+  }, STACK_TIMEOUT_MS);
+  afterAll(async () => {
+    await hooks.teardown?.();
+    await e.stop();
+  }, STACK_TIMEOUT_MS);
+  return e;
 }

@@ -101,7 +101,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       const t = await withOrganization(coder, organization, (org) => coder.getTemplateByName(org.id, template));
       // Coder resolves aliases ("default" org); an object is only found under its own name.
       if (t.organization_name.toLowerCase() !== organization || t.name.toLowerCase() !== template) throw notFound(ref);
-      return await this.#assemble(ctx, t, true);
+      return await this.#assemble(ctx, t);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
     }
@@ -166,7 +166,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
           }
           throw err;
         });
-      return await this.#assemble(ctx, created, true);
+      return await this.#assemble(ctx, created);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
     }
@@ -205,19 +205,17 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     const id = current.metadata.uid ?? '';
     try {
       // The version first: a failed build must leave the template untouched.
+      const live = await coder.getTemplate(id);
       if (files) {
-        const live = await coder.getTemplate(id);
         const active = await this.#version(coder, live.active_version_id);
         const { modes } = await this.#files(coder, active.job.file_id);
         const version = await this.#build(ctx, ref, live.organization_id, files, id, modes);
         if (!isJobActive(version)) await this.#promote(coder, id, version.id);
       }
-      if (meta) {
-        const live = await coder.getTemplate(id);
-        await coder.updateTemplateMeta(id, { ...fullMeta(live), ...meta });
-      }
-      const fresh = await coder.getTemplate(id);
-      return await this.#assemble(ctx, fresh, true);
+      // Promotion changes only the active version, so `live` still holds the settings to resend.
+      const patched = meta ? await coder.updateTemplateMeta(id, { ...fullMeta(live), ...meta }) : undefined;
+      const fresh = patched ?? (await coder.getTemplate(id));
+      return await this.#assemble(ctx, fresh);
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
     }
@@ -240,25 +238,20 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     }
   }
 
-  /** Template + active version + (on GET) files and the newest version's build. */
-  async #assemble(ctx: StorageContext, t: Template, withFiles: boolean): Promise<CoderTemplate> {
+  /** The full object GET returns: template, active version's build and files, newest version's build. */
+  async #assemble(ctx: StorageContext, t: Template): Promise<CoderTemplate> {
     const coder = ctx.backend.coder;
-    const [active, versions] = await Promise.all([
-      coder.getTemplateVersion(t.active_version_id),
-      withFiles ? coder.listTemplateVersions(t.id) : Promise.resolve([]),
-    ]);
-    const latest = newest(versions);
-    let files: Record<string, string> | undefined;
-    let omittedFiles: string[] | undefined;
-    if (withFiles) {
-      const unpacked = await this.#files(coder, active.job.file_id);
-      files = unpacked.files;
-      omittedFiles = unpacked.skipped;
-      if (unpacked.skipped.length > 0) {
-        ctx.warnings.push(`spec.files omits non-UTF-8 files of the active version: ${unpacked.skipped.join(', ')}`);
-      }
+    const [active, versions] = await Promise.all([this.#version(coder, t.active_version_id), coder.listTemplateVersions(t.id)]);
+    const unpacked = await this.#files(coder, active.job.file_id);
+    if (unpacked.skipped.length > 0) {
+      ctx.warnings.push(`spec.files omits non-UTF-8 files of the active version: ${unpacked.skipped.join(', ')}`);
     }
-    return toCoderTemplate(ctx.backend.namespace, t, { active, latest, files, omittedFiles });
+    return toCoderTemplate(ctx.backend.namespace, t, {
+      active,
+      latest: newest(versions),
+      files: unpacked.files,
+      omittedFiles: unpacked.skipped,
+    });
   }
 
   /** A version's unpacked archive; file IDs never change content, so they are cached. */

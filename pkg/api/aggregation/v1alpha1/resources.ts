@@ -59,8 +59,6 @@ export const CODER_WORKSPACE: ResourceInfo = {
   status: CoderWorkspaceStatus,
 };
 
-export const RESOURCES: readonly ResourceInfo[] = [CODER_TEMPLATE, CODER_WORKSPACE];
-
 export function resourceRef(info: ResourceInfo, name?: string): ResourceRef {
   return { group: info.group, resource: info.plural, kind: info.kind, ...(name !== undefined ? { name } : {}) };
 }
