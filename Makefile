@@ -22,7 +22,7 @@ $(NPM_STAMP): package-lock.json package.json
 
 deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
 
-tools: ## Build the pinned kube-apiserver, etcd, kubectl and helm (cached outside the clone)
+tools: ## Build the pinned kube-apiserver, kube-controller-manager, etcd, kubectl and helm (cached outside the clone)
 	hack/tools.sh ensure
 
 generate: deps ## Regenerate CRDs (config/crd) and docs/crd-reference.md from pkg/api/coder
@@ -49,7 +49,7 @@ test-unit: deps ## Unit tests (pure logic)
 test-integration: deps ## Integration tests: real HTTPS server against the fake Coder
 	npm test --silent -- --selectProjects integration
 
-test-e2e: deps tools ## End-to-end: real kube-apiserver + etcd, kubectl, the APIService
+test-e2e: deps tools ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService
 	npm test --silent -- --selectProjects e2e --runInBand
 
 test: deps verify typecheck lint tools ## Everything CI runs: generated-file check, typecheck, lint, unit, integration and e2e tests

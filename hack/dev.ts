@@ -1,10 +1,10 @@
-// `make dev` / `make dev-down`: a local control plane (etcd + kube-apiserver), the fake
+// `make dev` / `make dev-down`: a local control plane (etcd + kube-apiserver + kube-controller-manager), the fake
 // Coder and coder-k8s registered through an APIService, all detached, with state and logs
 // under .dev/ and an admin kubeconfig at .dev/kubeconfig.
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, clusterDown, mustKubectl } from './lib/cluster.ts';
+import { ROOT, clusterDown, mustKubectl, waitForOpenAPI } from './lib/cluster.ts';
 import { stringify } from 'yaml';
 import { alive, freePort, startLogged, terminate, waitFor } from './lib/process.ts';
 import { startStack } from './lib/stack.ts';
@@ -82,6 +82,7 @@ async function up(): Promise<void> {
       return out.trim() === 'True';
     });
   }
+  await waitForOpenAPI(stack.cluster);
   const kubeconfig = join(DEV, 'kubeconfig');
   await copyFile(stack.cluster.kubeconfig, kubeconfig);
   await mustKubectl(stack.cluster, ['config', 'set-context', '--current', `--namespace=${TEAMS[0] ?? 'default'}`], { kubeconfig });

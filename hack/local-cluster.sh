@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # hack/local-cluster.sh — a throwaway Kubernetes control plane on loopback:
-# etcd + kube-apiserver (no controller-manager, scheduler or nodes), with the
-# aggregation layer configured so an out-of-cluster aggregated API server can be
-# registered through an APIService.
+# etcd + kube-apiserver + kube-controller-manager (no scheduler, kubelet or
+# nodes: Pods are created but stay Pending), with the aggregation layer
+# configured so an out-of-cluster aggregated API server can be registered
+# through an APIService.
 #
 # Usage:
 #   hack/local-cluster.sh up             start (generates PKI on first use; idempotent)
 #   hack/local-cluster.sh down [--purge] stop; --purge also deletes the state dir
-#   hack/local-cluster.sh status         report; exit 0 only if both processes run and /readyz is ok
+#   hack/local-cluster.sh status         report; exit 0 only if all three processes run and are healthy
 #   hack/local-cluster.sh env            print `export ...` lines (eval "$(hack/local-cluster.sh env)")
 #
 # State (PKI, etcd data, kubeconfig, logs, pid files) lives in
@@ -19,6 +20,8 @@
 #   CODER_K8S_CLUSTER_TIMEOUT  seconds to wait for readiness (default 120)
 #   CODER_K8S_APISERVER_ARGS   extra kube-apiserver flags, whitespace-separated
 #                              (applied when `up` starts the processes)
+#   CODER_K8S_CONTROLLER_MANAGER_ARGS
+#                              extra kube-controller-manager flags, likewise
 set -euo pipefail
 
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -119,15 +122,17 @@ choose_ports() {
   if [[ -f "$f" ]]; then
     # shellcheck disable=SC1090
     source "$f"
-    if port_free "$ETCD_CLIENT_PORT" && port_free "$ETCD_PEER_PORT" && port_free "$APISERVER_PORT"; then
+    if [[ -n "${CONTROLLER_MANAGER_PORT:-}" ]] && port_free "$ETCD_CLIENT_PORT" && port_free "$ETCD_PEER_PORT" &&
+      port_free "$APISERVER_PORT" && port_free "$CONTROLLER_MANAGER_PORT"; then
       return 0
     fi
   fi
-  read -r ETCD_CLIENT_PORT ETCD_PEER_PORT APISERVER_PORT < <(free_ports 3)
+  read -r ETCD_CLIENT_PORT ETCD_PEER_PORT APISERVER_PORT CONTROLLER_MANAGER_PORT < <(free_ports 4)
   cat >"$f" <<EOF
 ETCD_CLIENT_PORT=$ETCD_CLIENT_PORT
 ETCD_PEER_PORT=$ETCD_PEER_PORT
 APISERVER_PORT=$APISERVER_PORT
+CONTROLLER_MANAGER_PORT=$CONTROLLER_MANAGER_PORT
 EOF
 }
 
@@ -184,10 +189,18 @@ ensure_pki() {
   touch "$PKI/.complete"
 }
 
+# Certificates added after the first PKI layout, issued into older state dirs too.
+ensure_later_certs() {
+  # kube-controller-manager's own identity, as kubeadm issues it.
+  [[ -f "$PKI/controller-manager.crt" ]] || new_cert controller-manager ca /CN=system:kube-controller-manager clientAuth
+  rm -f "$PKI"/*.srl
+}
+
 # --- kubeconfig ----------------------------------------------------------------
 
-write_kubeconfig() {
-  local tmp="$STATE/kubeconfig.tmp"
+# kubeconfig_for USER CERT FILE: a kubeconfig authenticating USER with PKI/CERT.{crt,key}.
+kubeconfig_for() {
+  local user="$1" cert="$2" file="$3" tmp="$3.tmp"
   cat >"$tmp" <<EOF
 apiVersion: v1
 kind: Config
@@ -197,20 +210,25 @@ clusters:
     server: https://127.0.0.1:$APISERVER_PORT
     certificate-authority: $PKI/ca.crt
 users:
-- name: admin
+- name: $user
   user:
-    client-certificate: $PKI/admin.crt
-    client-key: $PKI/admin.key
+    client-certificate: $PKI/$cert.crt
+    client-key: $PKI/$cert.key
 contexts:
 - name: coder-k8s-local
   context:
     cluster: coder-k8s-local
-    user: admin
+    user: $user
     namespace: default
 current-context: coder-k8s-local
 EOF
   chmod 600 "$tmp"
-  mv "$tmp" "$STATE/kubeconfig"
+  mv "$tmp" "$file"
+}
+
+write_kubeconfigs() {
+  kubeconfig_for admin admin "$STATE/kubeconfig"
+  kubeconfig_for system:kube-controller-manager controller-manager "$STATE/controller-manager.kubeconfig"
 }
 
 # --- readiness -----------------------------------------------------------------
@@ -218,6 +236,10 @@ EOF
 apiserver_readyz() {
   curl -fsS --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
     "https://127.0.0.1:$APISERVER_PORT/readyz${1:-}" 2>/dev/null
+}
+
+controller_manager_healthz() {
+  curl -fsSk --max-time 2 "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz" 2>/dev/null
 }
 
 etcd_health() {
@@ -244,27 +266,29 @@ cmd_up() {
   local t0=$SECONDS
   mkdir -p "$STATE"
   command -v curl >/dev/null || die "curl is required"
-  if pid_of etcd >/dev/null && pid_of kube-apiserver >/dev/null; then
+  if pid_of etcd >/dev/null && pid_of kube-apiserver >/dev/null && pid_of kube-controller-manager >/dev/null; then
     # shellcheck disable=SC1091
     source "$STATE/ports.env"
     wait_for kube-apiserver apiserver_readyz
+    wait_for kube-controller-manager controller_manager_healthz
     note "already running at https://127.0.0.1:$APISERVER_PORT (KUBECONFIG=$STATE/kubeconfig)"
     return 0
   fi
-  # Half-up (one process died): restart both cleanly.
-  stop kube-apiserver
-  stop etcd
+  # Partly up (a process died, or state from before the controller-manager): restart cleanly.
+  stop_all
 
-  local etcd apiserver
-  # On any failure below, do not leave half a control plane running.
-  trap 'stop kube-apiserver; stop etcd' EXIT
-  "$HACK_DIR/tools.sh" ensure etcd kube-apiserver kubectl
+  local etcd apiserver controller_manager
+  # On any failure below, do not leave part of a control plane running.
+  trap stop_all EXIT
+  "$HACK_DIR/tools.sh" ensure etcd kube-apiserver kube-controller-manager kubectl
   etcd="$("$HACK_DIR/tools.sh" path etcd)"
   apiserver="$("$HACK_DIR/tools.sh" path kube-apiserver)"
+  controller_manager="$("$HACK_DIR/tools.sh" path kube-controller-manager)"
 
   ensure_pki
+  ensure_later_certs
   choose_ports
-  write_kubeconfig
+  write_kubeconfigs
 
   mkdir -p "$STATE/etcd"
   chmod 700 "$STATE/etcd"
@@ -309,8 +333,58 @@ cmd_up() {
     --v=1 \
     "${extra[@]}"
   wait_for kube-apiserver apiserver_readyz
+
+  grant_controller_roles
+  extra=()
+  read -r -a extra <<<"${CODER_K8S_CONTROLLER_MANAGER_ARGS:-}"
+  # Upstream defaults (all default controllers, --use-service-account-credentials=false,
+  # leader election on); only paths and ports are set, all inside the state directory.
+  start kube-controller-manager "$controller_manager" \
+    --kubeconfig="$STATE/controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 \
+    --secure-port="$CONTROLLER_MANAGER_PORT" \
+    --cert-dir="$STATE/controller-manager" \
+    --root-ca-file="$PKI/ca.crt" \
+    --service-account-private-key-file="$PKI/sa.key" \
+    --cluster-signing-cert-file="$PKI/ca.crt" \
+    --cluster-signing-key-file="$PKI/ca.key" \
+    --flex-volume-plugin-dir="$STATE/flexvolume" \
+    --v=1 \
+    "${extra[@]}"
+  wait_for kube-controller-manager controller_manager_healthz
   trap - EXIT
   note "up in $((SECONDS - t0))s: https://127.0.0.1:$APISERVER_PORT (KUBECONFIG=$STATE/kubeconfig)"
+}
+
+# kube-controller-manager runs every controller with its own credentials (the upstream
+# default, --use-service-account-credentials=false), so, as Kubernetes' RBAC
+# documentation asks of such clusters, its user is granted every controller's
+# bootstrap role (system:controller:*), besides its own system:kube-controller-manager.
+grant_controller_roles() {
+  local kubectl roles role list=""
+  kubectl="$("$HACK_DIR/tools.sh" path kubectl)"
+  roles="$(KUBECONFIG="$STATE/kubeconfig" "$kubectl" get clusterroles -o name)" || die "could not list ClusterRoles"
+  for role in $roles; do
+    role="${role#clusterrole.rbac.authorization.k8s.io/}"
+    [[ "$role" == system:controller:* ]] || continue
+    list+="
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRoleBinding
+  metadata: {name: \"coder-k8s-local:kube-controller-manager:${role#system:controller:}\"}
+  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: \"$role\"}
+  subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: system:kube-controller-manager}]"
+  done
+  [[ -n "$list" ]] || die "kube-apiserver has no system:controller:* ClusterRoles"
+  printf 'apiVersion: v1\nkind: List\nitems:%s\n' "$list" |
+    KUBECONFIG="$STATE/kubeconfig" "$kubectl" apply -f - >/dev/null || die "could not grant the controller roles"
+}
+
+stop_all() {
+  stop kube-controller-manager
+  stop kube-apiserver
+  stop etcd
 }
 
 cmd_down() {
@@ -321,8 +395,7 @@ cmd_down() {
     *) die "usage: hack/local-cluster.sh down [--purge]" ;;
   esac
   [[ -d "$STATE" ]] || return 0
-  stop kube-apiserver
-  stop etcd
+  stop_all
   if $purge; then
     rm -rf "$STATE"
     note "stopped and removed $STATE"
@@ -333,7 +406,7 @@ cmd_down() {
 
 cmd_status() {
   local ok=0 pid
-  for name in etcd kube-apiserver; do
+  for name in etcd kube-apiserver kube-controller-manager; do
     if pid="$(pid_of "$name")"; then echo "$name: running (pid $pid)"; else echo "$name: stopped"; ok=1; fi
   done
   if [[ -f "$STATE/ports.env" ]]; then
@@ -341,7 +414,9 @@ cmd_status() {
     source "$STATE/ports.env"
     echo "apiserver: https://127.0.0.1:$APISERVER_PORT"
     echo "etcd: http://127.0.0.1:$ETCD_CLIENT_PORT"
+    echo "controller-manager: https://127.0.0.1:${CONTROLLER_MANAGER_PORT:-?}"
     if [[ $ok == 0 ]] && apiserver_readyz >/dev/null; then echo "readyz: ok"; else echo "readyz: not ready"; ok=1; fi
+    if [[ $ok == 0 ]] && controller_manager_healthz >/dev/null; then echo "controller-manager healthz: ok"; else echo "controller-manager healthz: not ok"; ok=1; fi
   fi
   echo "state: $STATE"
   return $ok

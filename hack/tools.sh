@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hack/tools.sh — build and cache pinned third-party binaries (kube-apiserver,
-# kubectl, etcd, helm) from Go modules, at the versions in hack/tools/versions.env.
+# kube-controller-manager, kubectl, etcd, helm) from Go modules, at the versions in hack/tools/versions.env.
 #
 # Usage:
 #   hack/tools.sh ensure [tool...]   build whatever is missing (default: all tools)
@@ -31,7 +31,7 @@ NICE="${CODER_K8S_TOOLS_NICE:-10}"
 # Bump when the way binaries are built (flags below) changes, to force rebuilds.
 RECIPE=1
 
-ALL_TOOLS=(kube-apiserver kubectl etcd helm)
+ALL_TOOLS=(kube-apiserver kube-controller-manager kubectl etcd helm)
 
 die() { echo "hack/tools.sh: $*" >&2; exit 1; }
 note() { echo "hack/tools.sh: $*" >&2; }
@@ -41,6 +41,8 @@ note() { echo "hack/tools.sh: $*" >&2; }
 tool_info() {
   case "$1" in
     kube-apiserver) MOD=kube PKG=k8s.io/kubernetes/cmd/kube-apiserver VERSION=$KUBERNETES_VERSION PIN_MOD=k8s.io/kubernetes ;;
+    kube-controller-manager)
+                    MOD=kube PKG=k8s.io/kubernetes/cmd/kube-controller-manager VERSION=$KUBERNETES_VERSION PIN_MOD=k8s.io/kubernetes ;;
     kubectl)        MOD=kube PKG=k8s.io/kubernetes/cmd/kubectl        VERSION=$KUBERNETES_VERSION PIN_MOD=k8s.io/kubernetes ;;
     etcd)           MOD=etcd PKG=.                                     VERSION=$ETCD_VERSION       PIN_MOD=go.etcd.io/etcd/server/v3 ;;
     helm)           MOD=helm PKG=helm.sh/helm/v3/cmd/helm              VERSION=$HELM_VERSION       PIN_MOD=helm.sh/helm/v3 ;;
@@ -52,7 +54,7 @@ tool_info() {
 tool_ldflags() {
   local flags="-s -w"
   case "$1" in
-    kube-apiserver|kubectl)
+    kube-apiserver|kube-controller-manager|kubectl)
       local v="${KUBERNETES_VERSION#v}" major minor pkg
       major="${v%%.*}"; minor="${v#*.}"; minor="${minor%%.*}"
       # Same as kubernetes' hack/lib/version.sh: both packages get the stamp.
@@ -209,6 +211,7 @@ cmd_sync() {
     echo
     echo "tool ("
     echo "	k8s.io/kubernetes/cmd/kube-apiserver"
+    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
     echo "	k8s.io/kubernetes/cmd/kubectl"
     echo ")"
     echo

@@ -75,7 +75,7 @@ export async function installProductAccess(env: ClusterEnv, dir: string): Promis
     mustKubectl(env, ['apply', '-f', '-'], { input: yaml }),
   );
   await mustKubectl(env, ['apply', '-f', join(ROOT, 'config', 'rbac')]);
-  await aggregateClusterRoles(env);
+  await waitForAggregatedRoles(env);
   const token = (await mustKubectl(env, ['create', 'token', 'coder-k8s', '-n', PRODUCT_NAMESPACE, '--duration=48h'])).trim();
   const kubeconfig = {
     apiVersion: 'v1',
@@ -92,28 +92,21 @@ export async function installProductAccess(env: ClusterEnv, dir: string): Promis
 }
 
 interface ClusterRole {
-  metadata: { name: string; labels?: Record<string, string> };
-  rules?: unknown[];
-  aggregationRule?: { clusterRoleSelectors?: { matchLabels?: Record<string, string> }[] };
+  rules?: { apiGroups?: string[]; resources?: string[] }[];
 }
 
 /**
- * Stands in for kube-controller-manager's clusterrole-aggregation controller, which this
- * control plane does not run: fills every aggregated ClusterRole (view, edit, admin, ...)
- * with the rules of the ClusterRoles its selectors match, as the controller would.
+ * Waits until kube-controller-manager's clusterrole-aggregation controller has copied the
+ * product's aggregate-to-* rules into the built-in view, edit and admin ClusterRoles.
  */
-export async function aggregateClusterRoles(env: ClusterEnv): Promise<void> {
-  const roles = (JSON.parse(await mustKubectl(env, ['get', 'clusterroles', '-o', 'json'])) as { items: ClusterRole[] }).items;
-  for (const role of roles) {
-    const selectors = role.aggregationRule?.clusterRoleSelectors ?? [];
-    if (selectors.length === 0) continue;
-    const rules: unknown[] = [];
-    for (const other of roles) {
-      if (other.metadata.name === role.metadata.name || other.aggregationRule) continue;
-      const labels = other.metadata.labels ?? {};
-      if (selectors.some((s) => Object.entries(s.matchLabels ?? {}).every(([k, v]) => labels[k] === v))) rules.push(...(other.rules ?? []));
-    }
-    await mustKubectl(env, ['patch', 'clusterrole', role.metadata.name, '--type=merge', '-p', JSON.stringify({ rules })]);
+export async function waitForAggregatedRoles(env: ClusterEnv): Promise<void> {
+  for (const role of ['view', 'edit', 'admin']) {
+    await waitFor(`ClusterRole ${role} to aggregate the coder-k8s rules`, async () => {
+      const res = await kubectl(env, ['get', 'clusterrole', role, '-o', 'json']);
+      if (res.code !== 0) return false;
+      const rules = (JSON.parse(res.stdout) as ClusterRole).rules ?? [];
+      return rules.some((r) => r.apiGroups?.includes('aggregation.coder.com'));
+    });
   }
 }
 
@@ -155,4 +148,14 @@ export async function apiServiceAvailable(env: ClusterEnv): Promise<boolean> {
 
 export async function waitForAPIService(env: ClusterEnv, timeoutMs = 90_000): Promise<void> {
   await waitFor(`APIService ${APISERVICE} to become Available`, () => apiServiceAvailable(env), timeoutMs);
+}
+
+/**
+ * Waits until `kubectl explain` knows the aggregated kinds: kube-apiserver fetches an
+ * APIService's OpenAPI document asynchronously, after the APIService becomes Available.
+ */
+export async function waitForOpenAPI(env: ClusterEnv, timeoutMs = 120_000): Promise<void> {
+  for (const resource of ['codertemplates', 'coderworkspaces']) {
+    await waitFor(`kubectl explain ${resource}`, async () => (await kubectl(env, ['explain', `${resource}.spec`])).code === 0, timeoutMs);
+  }
 }

@@ -7,6 +7,7 @@ import {
   PRODUCT_NAMESPACE,
   PRODUCT_SERVICE,
   ROOT,
+  clusterDown,
   clusterUp,
   installProductAccess,
   mustKubectl,
@@ -14,7 +15,7 @@ import {
   waitForAPIService,
   type ClusterEnv,
 } from './cluster.ts';
-import { freePort, startLogged, waitFor } from './process.ts';
+import { freePort, startLogged, terminate, waitFor } from './process.ts';
 
 export interface ProductProcess {
   child: ChildProcess;
@@ -82,10 +83,16 @@ export async function startProduct(o: ProductOptions): Promise<ProductProcess> {
     exited = true;
   });
   const healthUrl = `http://127.0.0.1:${healthPort}`;
-  await waitFor('coder-k8s /readyz', async () => {
-    if (exited) throw new Error(`coder-k8s exited; see ${logFile}`);
-    return (await fetch(`${healthUrl}/readyz`)).ok;
-  });
+  try {
+    await waitFor('coder-k8s /readyz', async () => {
+      if (exited) throw new Error(`coder-k8s exited; see ${logFile}`);
+      return (await fetch(`${healthUrl}/readyz`)).ok;
+    });
+  } catch (err) {
+    // A product that never became ready must not outlive the caller.
+    await terminate(pid);
+    throw err;
+  }
   return { child, pid, securePort, healthUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, certDir, logFile, kubeconfig };
 }
 
@@ -103,9 +110,21 @@ export interface Stack {
   product: ProductProcess;
 }
 
-/** Control plane up, coder-k8s started and registered, APIService Available. */
+/**
+ * Control plane up, coder-k8s started and registered, APIService Available. On failure,
+ * whatever was started is stopped again (the state directory stays, for its logs).
+ */
 export async function startStack(o: StackOptions): Promise<Stack> {
   const cluster = await clusterUp(join(o.stateDir, 'cluster'));
+  try {
+    return { cluster, product: await startStackProduct(o, cluster) };
+  } catch (err) {
+    await clusterDown(cluster.stateDir).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startStackProduct(o: StackOptions, cluster: ClusterEnv): Promise<ProductProcess> {
   for (const ns of o.namespaces) {
     const yaml = await mustKubectl(cluster, ['create', 'namespace', ns, '--dry-run=client', '-o', 'yaml']);
     await mustKubectl(cluster, ['apply', '-f', '-'], { input: yaml });
@@ -119,7 +138,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     ...(o.detached !== undefined ? { detached: o.detached } : {}),
     ...(o.productFlags ? { extraFlags: o.productFlags } : {}),
   });
-  await registerAPIService(cluster, product.securePort, join(product.certDir, 'ca.crt'));
-  await waitForAPIService(cluster);
-  return { cluster, product };
+  try {
+    await registerAPIService(cluster, product.securePort, join(product.certDir, 'ca.crt'));
+    await waitForAPIService(cluster);
+  } catch (err) {
+    await terminate(product.pid);
+    throw err;
+  }
+  return product;
 }

@@ -1,4 +1,3 @@
-import { serviceUnavailable } from '../api/meta/status-error.ts';
 import type { Backend } from '../storage/context.ts';
 
 /**
@@ -6,10 +5,15 @@ import type { Backend } from '../storage/context.ts';
  * eligibility cache implements the same interface for many.
  */
 export interface BackendResolver {
-  /** The backend for a namespace; a StatusError (503 none, 400 ambiguous) otherwise. */
-  resolve(namespace: string): Backend;
+  /**
+   * The backend for a namespace; undefined when no control plane is meant to serve it (an
+   * empty namespace); a StatusError when one should but cannot (503 ineligible, 400 ambiguous).
+   */
+  resolve(namespace: string): Backend | undefined;
   /** Every namespace that currently has a backend, for all-namespaces requests. */
   namespaces(): string[];
+  /** Why a namespace that resolves to nothing cannot take new objects, and what to do. */
+  unservedMessage(namespace: string): string;
 }
 
 export class StaticBackendResolver implements BackendResolver {
@@ -19,16 +23,15 @@ export class StaticBackendResolver implements BackendResolver {
     this.#backend = backend;
   }
 
-  resolve(namespace: string): Backend {
-    if (namespace !== this.#backend.namespace) {
-      throw serviceUnavailable(
-        `no Coder control plane serves namespace "${namespace}" (this server is pinned to namespace "${this.#backend.namespace}")`,
-      );
-    }
-    return this.#backend;
+  resolve(namespace: string): Backend | undefined {
+    return namespace === this.#backend.namespace ? this.#backend : undefined;
   }
 
   namespaces(): string[] {
     return [this.#backend.namespace];
+  }
+
+  unservedMessage(namespace: string): string {
+    return `no Coder deployment serves namespace "${namespace}": this server is pinned to namespace "${this.#backend.namespace}" (--coder-namespace)`;
   }
 }

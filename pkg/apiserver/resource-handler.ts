@@ -7,27 +7,31 @@ import {
   conflict,
   fieldRequired,
   invalid,
+  namespaceNotFound,
+  namespaceTerminating,
+  notFound,
+  serviceUnavailable,
   successStatus,
 } from '../api/meta/status-error.ts';
 import type { KubeList, KubeObject } from '../api/meta/types.ts';
-import type { StorageContext } from '../storage/context.ts';
+import type { Backend, StorageContext } from '../storage/context.ts';
 import type { Storage } from '../storage/storage.ts';
-import type { BackendResolver } from './backends.ts';
+import { parseDeleteOptions } from './delete-options.ts';
 import { negotiate, parseIncludeObject } from './negotiation.ts';
 import { compareObjects, paginate, parseLimit } from './paging.ts';
 import { applyConfiguration, applyPatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { dryRunOf, fieldValidationOf, queryString, readBody, readObjectBody, setWarnings } from './request.ts';
+import type { NamespaceScopes } from './scope.ts';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { toTable } from './table.ts';
 import { validateObject } from './validation.ts';
 
 const FIELD_SELECTORS = ['metadata.name', 'metadata.namespace'] as const;
-const NAMESPACE_CONTROLLER = 'system:serviceaccount:kube-system:namespace-controller';
 /** Keys kubectl adds that these objects cannot store; not worth a warning. */
 const IGNORED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
 
 export interface ResourceHandlerOptions {
-  resolver: BackendResolver;
+  scopes: NamespaceScopes;
   maxBodyBytes: number;
   /** Lists every namespace's objects for all-namespaces requests. */
   listAll: <T extends KubeObject>(storage: Storage<T>, namespaces: string[], context: (ns: string) => StorageContext) => Promise<T[]>;
@@ -51,8 +55,21 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     return this.#storage;
   }
 
-  #context(namespace: string, dryRun: boolean, warnings: string[] = []): StorageContext {
-    return { backend: this.#options.resolver.resolve(namespace), dryRun, warnings };
+  #context(backend: Backend, dryRun: boolean, warnings: string[] = []): StorageContext {
+    return { backend, dryRun, warnings };
+  }
+
+  /** The backend an existing object is read from; a namespace that is not served has no objects. */
+  async #backendOf(namespace: string, name: string): Promise<Backend> {
+    const scope = await this.#options.scopes.scope(namespace);
+    if (scope.kind === 'served') return scope.backend;
+    const ref = resourceRef(this.#storage.info, name);
+    if (scope.kind !== 'terminating') throw notFound(ref);
+    throw notFound(ref, `${this.#qualified()} "${name}" not found: namespace "${namespace}" is being deleted and shows no Coder objects`);
+  }
+
+  #qualified(): string {
+    return `${this.#storage.info.plural}.${this.#storage.info.group}`;
   }
 
   async list(ctx: Context, namespace: string | undefined): Promise<void> {
@@ -65,16 +82,18 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const limit = parseLimit(queryString(ctx, 'limit'));
     const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
     const warnings: string[] = [];
-    const contextFor = (ns: string) => this.#context(ns, false, warnings);
-    // Deleting a namespace must not delete the Coder templates and workspaces it shows: they
-    // are views of a deployment the namespace does not own. The namespace controller lists
-    // what to delete, so it is shown nothing.
-    const namespaceController = (ctx.state as { user?: { name: string } }).user?.name === NAMESPACE_CONTROLLER;
-    const items = namespaceController
-      ? []
-      : namespace
-        ? await this.#storage.list(contextFor(namespace))
-        : await this.#options.listAll(this.#storage, this.#options.resolver.namespaces(), contextFor);
+    let items: T[];
+    if (namespace) {
+      const scope = await this.#options.scopes.scope(namespace);
+      items = scope.kind === 'served' ? await this.#storage.list(this.#context(scope.backend, false, warnings)) : [];
+    } else {
+      const served = await this.#options.scopes.served();
+      items = await this.#options.listAll(this.#storage, [...served.keys()], (ns) => {
+        const backend = served.get(ns);
+        if (!backend) throw new Error(`namespace ${ns} was not resolved`);
+        return this.#context(backend, false, warnings);
+      });
+    }
     const selected = items
       .filter((item) => matchesLabels(labels, item.metadata.labels))
       .filter((item) =>
@@ -105,7 +124,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
 
   async get(ctx: Context, namespace: string, name: string): Promise<void> {
     const format = negotiate(ctx.get('accept'), true);
-    const sctx = this.#context(namespace, false);
+    const sctx = this.#context(await this.#backendOf(namespace, name), false);
     const object = await this.#storage.get(sctx, name);
     setWarnings(ctx, sctx.warnings);
     ctx.body = format.table
@@ -118,7 +137,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const dryRun = dryRunOf(ctx);
     const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
     const object = this.#prepare(validated.object, namespace, undefined);
-    const sctx = this.#context(namespace, dryRun);
+    const sctx = this.#context(await this.#backendForNew(namespace, object.metadata.name ?? ''), dryRun);
     sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(object));
     const created = await this.#storage.create(sctx, object);
     setWarnings(ctx, sctx.warnings);
@@ -131,7 +150,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const dryRun = dryRunOf(ctx);
     const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
     const desired = this.#prepare(validated.object, namespace, name);
-    const sctx = this.#context(namespace, dryRun);
+    const sctx = this.#context(await this.#backendOf(namespace, name), dryRun);
     sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(desired));
     const current = await this.#storage.get(sctx, name);
     this.#checkResourceVersion(current, desired.metadata.resourceVersion);
@@ -145,7 +164,6 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const dryRun = dryRunOf(ctx);
     const fieldValidation = fieldValidationOf(ctx);
     const patch = parsePatchBody(type, await readBody(ctx, this.#options.maxBodyBytes));
-    const sctx = this.#context(namespace, dryRun);
     const info = this.#storage.info;
 
     if (type === 'apply') {
@@ -153,6 +171,8 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
         throw invalid(resourceRef(info, name), [fieldRequired('fieldManager', 'is required for apply patch')]);
       }
       if (!patch || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('apply patch: body must be an object');
+      // Apply creates what does not exist, so it follows the rules for new objects.
+      const sctx = this.#context(await this.#backendForNew(namespace, name), dryRun);
       const current = await this.#storage.get(sctx, name).catch((err: unknown) => {
         if (err instanceof StatusError && err.code === 404) return undefined;
         throw err;
@@ -172,6 +192,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
       return;
     }
 
+    const sctx = this.#context(await this.#backendOf(namespace, name), dryRun);
     const current = await this.#storage.get(sctx, name);
     const patched = applyPatch(type, current, patch);
     const validated = validateObject<T>(info, patched, fieldValidation);
@@ -186,18 +207,22 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   async delete(ctx: Context, namespace: string, name: string): Promise<void> {
     negotiate(ctx.get('accept'), false);
     const text = ctx.request.length || ctx.get('transfer-encoding') ? await readBody(ctx, this.#options.maxBodyBytes) : '';
-    let options: { dryRun?: unknown; preconditions?: { uid?: string; resourceVersion?: string } } = {};
-    if (text.trim()) {
-      try {
-        options = JSON.parse(text) as typeof options;
-      } catch (err) {
-        throw badRequest(`error decoding DeleteOptions: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    const options = parseDeleteOptions(text);
     const dryRun = dryRunOf(ctx, options.dryRun);
-    const sctx = this.#context(namespace, dryRun);
-    const current = await this.#storage.get(sctx, name);
     const ref = resourceRef(this.#storage.info, name);
+    // Deleting is the one request that changes Coder data on behalf of a namespace, so the
+    // namespace's phase is confirmed with kube-apiserver rather than trusted from the cache.
+    const scope = await this.#options.scopes.scope(namespace, { live: true });
+    if (scope.kind === 'terminating') {
+      setWarnings(ctx, [
+        `namespace "${namespace}" is being deleted: ${this.#storage.info.kind} ${name} leaves its view, but nothing was deleted in Coder`,
+      ]);
+      ctx.body = successStatus(ref);
+      return;
+    }
+    if (scope.kind !== 'served') throw notFound(ref);
+    const sctx = this.#context(scope.backend, dryRun);
+    const current = await this.#storage.get(sctx, name);
     const pre = options.preconditions ?? {};
     if (pre.uid && pre.uid !== current.metadata.uid) {
       throw conflict(ref, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
@@ -215,6 +240,21 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     } else {
       ctx.status = 202;
       ctx.body = result.object;
+    }
+  }
+
+  /** Where a new object would be created: only a served namespace takes new objects. */
+  async #backendForNew(namespace: string, name: string): Promise<Backend> {
+    const scope = await this.#options.scopes.scope(namespace);
+    switch (scope.kind) {
+      case 'served':
+        return scope.backend;
+      case 'terminating':
+        throw namespaceTerminating(resourceRef(this.#storage.info, name), namespace);
+      case 'absent':
+        throw namespaceNotFound(namespace);
+      case 'unserved':
+        throw serviceUnavailable(this.#options.scopes.unservedMessage(namespace));
     }
   }
 

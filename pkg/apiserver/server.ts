@@ -9,6 +9,7 @@ import { StatusError, forbidden, internalError, methodNotAllowed, notFound, unau
 import type { KubeObject } from '../api/meta/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { NamespacePhases } from '../namespaces/lifecycle.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Authenticator, UserInfo } from './authn/types.ts';
 import { peerChain } from './authn/x509.ts';
@@ -19,6 +20,7 @@ import { listAllNamespaces } from './fanout.ts';
 import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { ResourceHandler } from './resource-handler.ts';
 import { requestInfo, type RequestInfo } from './request-info.ts';
+import { NamespaceScopes } from './scope.ts';
 
 export interface APIServerConfig {
   bindAddress: string;
@@ -27,6 +29,8 @@ export interface APIServerConfig {
   authenticator: Authenticator;
   authorizer: Authorizer;
   resolver: BackendResolver;
+  /** Namespace phases (absent without cluster access: every namespace is then Active). */
+  namespaces?: NamespacePhases;
   storages: readonly Storage<KubeObject & { spec: object }>[];
   metrics: Metrics;
   logger: Logger;
@@ -242,11 +246,12 @@ export class APIServer {
     });
 
     const handlers = new Map<string, ResourceHandler<KubeObject & { spec: object }>>();
+    const scopes = new NamespaceScopes(this.#config.resolver, this.#config.namespaces);
     for (const storage of this.#config.storages) {
       handlers.set(
         storage.info.plural,
         new ResourceHandler(storage, {
-          resolver: this.#config.resolver,
+          scopes,
           maxBodyBytes: this.#config.maxBodyBytes,
           listAll: (storage, namespaces, context) =>
             listAllNamespaces(storage, namespaces, context, { ...this.#config.fanout, metrics: this.#config.metrics }),

@@ -7,6 +7,7 @@ import type { VersionInfo } from '../apiserver/discovery.ts';
 import { CoderClient } from '../coder/client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { NamespacePhases } from '../namespaces/lifecycle.ts';
 import { BackgroundTasks } from '../storage/background.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TemplateStorage } from '../storage/templates/storage.ts';
@@ -49,6 +50,8 @@ export interface APIServerDeps {
   /** Readiness of the rest of the process (informers synced, not shutting down). */
   ready: () => boolean;
   resolver: BackendResolver;
+  /** Namespace phases from the cluster; without them every namespace counts as Active. */
+  namespaces?: NamespacePhases;
   /** Replaces delegated authorization (tests record decisions with it). */
   authorizer?: Authorizer;
 }
@@ -73,6 +76,7 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
     authenticator: security.authenticator,
     authorizer: deps.authorizer ?? security.authorizer,
     resolver: deps.resolver,
+    ...(deps.namespaces ? { namespaces: deps.namespaces } : {}),
     storages,
     metrics,
     logger: logger.child({ component: 'apiserver' }),
@@ -111,15 +115,9 @@ export async function staticResolver(o: Options, metrics: Metrics): Promise<{ re
 }
 
 /** Static mode end to end (tests use it). */
-export async function startStaticAPIServer(
-  o: Options,
-  logger: Logger,
-  metrics: Metrics,
-  ready: () => boolean,
-  authorizer?: Authorizer,
-): Promise<RunningAPIServer> {
-  const { resolver, close } = await staticResolver(o, metrics);
-  const running = await startAPIServer(o, { logger, metrics, ready, resolver, ...(authorizer ? { authorizer } : {}) });
+export async function startStaticAPIServer(o: Options, deps: Omit<APIServerDeps, 'resolver'>): Promise<RunningAPIServer> {
+  const { resolver, close } = await staticResolver(o, deps.metrics);
+  const running = await startAPIServer(o, { ...deps, resolver });
   return {
     ...running,
     stop: async () => {

@@ -1,9 +1,10 @@
 import { Manager } from '../controller/manager.ts';
 import { healthHandler } from '../health/server.ts';
-import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import { inCluster, loadKubeConfig } from '../kube/kubeconfig.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { metricsHandler } from '../metrics/server.ts';
+import { NamespaceLifecycle } from '../namespaces/lifecycle.ts';
 import { close, listen, parseBindAddress } from '../util/address.ts';
 import { coderObserver, startAPIServer, staticResolver, type RunningAPIServer } from './aggregated-apiserver.ts';
 import { isStaticMode, type Options } from './options.ts';
@@ -42,7 +43,9 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
   try {
     let manager: Manager | undefined;
     let apiserver: RunningAPIServer | undefined;
-    const ready = () => !shuttingDown && (manager?.synced ?? true) && (o.app === 'controller' || apiserver !== undefined);
+    let namespaces: NamespaceLifecycle | undefined;
+    const ready = () =>
+      !shuttingDown && (manager?.synced ?? true) && (namespaces?.synced ?? true) && (o.app === 'controller' || apiserver !== undefined);
 
     const metricsAddress = parseBindAddress(o.metricsBindAddress, '--metrics-bind-address');
     const healthAddress = parseBindAddress(o.healthProbeBindAddress, '--health-probe-bind-address');
@@ -76,6 +79,16 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
       await manager.start();
     }
     if (o.app !== 'controller') {
+      // Static mode may run without cluster access (client CAs from flags); everywhere else
+      // the API server sees the cluster, and tracks which namespaces are being deleted.
+      if (!useStatic || o.kubeconfig || inCluster()) {
+        const n = new NamespaceLifecycle({ kubeConfig: loadKubeConfig(o.kubeconfig), logger });
+        namespaces = n;
+        cleanups.push(() => n.stop());
+        if (!(await n.start(60_000))) logger.warn('Namespace informer has not synced yet; readiness waits for it');
+      } else {
+        logger.warn('no kubeconfig: namespaces being deleted cannot be recognised, so deleting one would delete the Coder objects it shows');
+      }
       let resolver;
       if (useStatic) {
         const s = await staticResolver(o, metrics);
@@ -84,7 +97,7 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
       } else {
         resolver = (manager as Manager).eligibility;
       }
-      apiserver = await startAPIServer(o, { logger, metrics, ready, resolver });
+      apiserver = await startAPIServer(o, { logger, metrics, ready, resolver, ...(namespaces ? { namespaces } : {}) });
       const a = apiserver;
       cleanups.push(() => a.stop());
     }

@@ -1,3 +1,4 @@
+import { describeKubeError } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { RateLimitingQueue } from './workqueue.ts';
@@ -70,7 +71,7 @@ export class Controller {
         metrics.reconcileTotal.inc({ controller: name, result: 'error' });
         metrics.reconcileErrors.inc({ controller: name });
         const delay = this.queue.when(key);
-        logger.warn('reconcile failed; retrying', { controller: name, key, retryInMs: delay, error: err instanceof Error ? err.message : String(err) });
+        logger.warn('reconcile failed; retrying', { controller: name, key, retryInMs: delay, error: describeKubeError(err) });
         this.queue.addAfter(key, delay);
       } finally {
         end();

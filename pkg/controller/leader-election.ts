@@ -1,4 +1,5 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { describeKubeError } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 
 export interface LeaderElectionOptions {
@@ -85,7 +86,7 @@ export class LeaderElector {
       await this.#api.replaceNamespacedCustomObject({ ...LEASES, name: this.#o.name, namespace: this.#o.namespace, body: lease });
       this.#o.logger.info('released leader lease', { lease: `${this.#o.namespace}/${this.#o.name}` });
     } catch (err) {
-      this.#o.logger.warn('could not release leader lease', { error: err instanceof Error ? err.message : String(err) });
+      this.#o.logger.warn('could not release leader lease', { error: describeKubeError(err) });
     }
   }
 
@@ -97,7 +98,7 @@ export class LeaderElector {
       if (acquired && !this.#leading) this.#setLeading(true);
       if (!acquired && this.#leading) this.#setLeading(false);
     } catch (err) {
-      this.#o.logger.warn('leader election attempt failed', { error: err instanceof Error ? err.message : String(err) });
+      this.#o.logger.warn('leader election attempt failed', { error: describeKubeError(err) });
       if (this.#leading && Date.now() - this.#lastRenew > this.#o.renewDeadlineMs) this.#setLeading(false);
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the awaits above

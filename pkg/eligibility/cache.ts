@@ -43,6 +43,8 @@ export class EligibilityCache implements BackendResolver {
   readonly #tokens = new Map<string, Map<string, string>>();
   #backends = new Map<string, Entry>();
   #ambiguous = new Map<string, string[]>();
+  /** Namespaces whose control planes all fail eligibility → why, one line per control plane. */
+  #ineligible = new Map<string, string>();
   #verdicts = new Map<string, Verdict>();
 
   constructor(options: EligibilityCacheOptions) {
@@ -58,7 +60,7 @@ export class EligibilityCache implements BackendResolver {
     });
   }
 
-  resolve(namespace: string): Backend {
+  resolve(namespace: string): Backend | undefined {
     const entry = this.#backends.get(namespace);
     if (entry) return { namespace, url: entry.url, coder: entry.client };
     const conflicting = this.#ambiguous.get(namespace);
@@ -67,7 +69,13 @@ export class EligibilityCache implements BackendResolver {
         `namespace "${namespace}" has more than one eligible CoderControlPlane (${conflicting.join(', ')}); keep one, or disable operator access on the others`,
       );
     }
-    throw serviceUnavailable(`no eligible CoderControlPlane serves namespace "${namespace}"; see the Eligible condition of the namespace's CoderControlPlanes`);
+    const why = this.#ineligible.get(namespace);
+    if (why !== undefined) throw serviceUnavailable(`no eligible CoderControlPlane serves namespace "${namespace}": ${why}`);
+    return undefined;
+  }
+
+  unservedMessage(namespace: string): string {
+    return `no Coder deployment serves namespace "${namespace}": it has no CoderControlPlane; create one there to serve Coder objects in it`;
   }
 
   /** Every referenced token Secret has been listed (until then verdicts may be provisional). */
@@ -108,6 +116,7 @@ export class EligibilityCache implements BackendResolver {
     }
     const backends = new Map<string, Entry>();
     const ambiguous = new Map<string, string[]>();
+    const ineligible = new Map<string, string>();
     const verdicts = new Map<string, Verdict>();
     for (const [namespace, ccps] of byNamespace) {
       const result = resolveNamespace(ccps, this.#token);
@@ -116,6 +125,10 @@ export class EligibilityCache implements BackendResolver {
       if (conflicting.length > 0) ambiguous.set(namespace, conflicting);
       const winner = ccps.find((c) => result.get(c.metadata.name)?.eligible);
       if (winner) backends.set(namespace, this.#entryFor(winner));
+      else if (conflicting.length === 0) {
+        const reasons = [...result.entries()].map(([name, v]) => `CoderControlPlane "${name}": ${v.reason}: ${v.message}`);
+        ineligible.set(namespace, reasons.sort().join('; '));
+      }
     }
     for (const [ns, old] of this.#backends) {
       if (backends.get(ns)?.client !== old.client) void old.client.close();
@@ -125,6 +138,7 @@ export class EligibilityCache implements BackendResolver {
     );
     this.#backends = backends;
     this.#ambiguous = ambiguous;
+    this.#ineligible = ineligible;
     this.#verdicts = verdicts;
     this.#o.metrics.eligibleControlPlanes.set(backends.size);
     for (const k of changed) {

@@ -1,5 +1,6 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
 import type { Logger } from '../logging/logger.ts';
+import { describeKubeError } from './errors.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
@@ -127,7 +128,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     if (this.#stopped) return;
     const delay = this.#backoffMs;
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.maxBackoffMs ?? 30_000);
-    this.#options.logger.warn('watch failed; restarting', { path: this.#options.path, delayMs: delay, error: err instanceof Error ? err.message : String(err) });
+    this.#options.logger.warn('watch failed; restarting', { path: this.#options.path, delayMs: delay, error: describeKubeError(err) });
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
       if (this.#stopped) return;

@@ -8,6 +8,7 @@ import { terminate } from '../../hack/lib/process.ts';
 import { startProduct, startStack, type Stack } from '../../hack/lib/stack.ts';
 import { emptySeed, startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
 import { eventually } from '../util/eventually.ts';
+import { controlPlane, eligible as eligibleIn } from './control-planes.ts';
 import { STACK_TIMEOUT_MS, stopStack } from './stack.ts';
 
 const TEAMS = ['team-a', 'team-b', 'team-c'];
@@ -18,19 +19,7 @@ const fakes = new Map<string, FakeCoder>();
 const k = (args: string[], input?: string) => kubectl(stack.cluster, args, input === undefined ? {} : { input });
 const mk = (args: string[], input?: string) => mustKubectl(stack.cluster, args, input === undefined ? {} : { input });
 
-function controlPlane(namespace: string, name: string, fake: FakeCoder, extra: Record<string, unknown> = {}) {
-  return stringify({
-    apiVersion: 'coder.com/v1alpha1',
-    kind: 'CoderControlPlane',
-    metadata: { name, namespace },
-    spec: { external: { url: fake.url }, operatorAccess: { tokenSecretRef: { name: 'coder-operator' } }, ...extra },
-  });
-}
-
-async function eligible(namespace: string, name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
-  const res = await k(['get', 'ccp', name, '-n', namespace, '-o', 'jsonpath={.status.conditions[?(@.type=="Eligible")]}']);
-  return res.code === 0 && res.stdout ? (JSON.parse(res.stdout) as { status: string; reason: string; message: string }) : undefined;
-}
+const eligible = (namespace: string, name: string) => eligibleIn(stack.cluster, namespace, name);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coder-k8s-e2e-operator-'));

@@ -77,7 +77,13 @@ describe('an in-cluster CoderControlPlane', () => {
     }
   });
 
-  it('reports readiness from the Deployment status (no controller-manager here, so the test sets it)', async () => {
+  it('reports readiness from the Deployment status, which kube-controller-manager keeps', async () => {
+    // kube-controller-manager's Deployment and ReplicaSet controllers create the Pods; with no
+    // scheduler or kubelet they stay Pending, so the control plane is not ready yet.
+    const pods = await eventually('two Pods from the ReplicaSet', async () => {
+      const list = await json(['get', 'pods', '-n', 'apps', '-l', 'app.kubernetes.io/name=coder']);
+      return list.items.length === 2 ? (list.items as { metadata: { name: string } }[]) : undefined;
+    }, 60_000);
     const pending = await eventually('a Pending status', async () => {
       const c = await json(['get', 'ccp', 'coder', '-n', 'apps']);
       return c.status?.phase === 'Pending' && c.status.conditions?.length ? c : undefined;
@@ -86,11 +92,19 @@ describe('an in-cluster CoderControlPlane', () => {
     expect(ready).toMatchObject({ status: 'False', reason: 'DeploymentNotReady' });
     expect(pending.status.url).toBe('http://coder.apps.svc.cluster.local');
 
-    await mk(['patch', 'deployment', 'coder', '-n', 'apps', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":2,"readyReplicas":2}}']);
+    // The test plays the kubelet: the Pods report Ready, the controllers count them.
+    const now = new Date().toISOString();
+    const running = JSON.stringify({
+      status: {
+        phase: 'Running',
+        conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
+      },
+    });
+    for (const pod of pods) await mk(['patch', 'pod', pod.metadata.name, '-n', 'apps', '--subresource=status', '--type=merge', '-p', running]);
     const after = await eventually('readyReplicas to be reported', async () => {
       const c = await json(['get', 'ccp', 'coder', '-n', 'apps']);
       return c.status?.readyReplicas === 2 ? c : undefined;
-    }, 30_000);
+    }, 60_000);
     const access = after.status.conditions.find((c: { type: string }) => c.type === 'OperatorAccessReady');
     expect(access).toMatchObject({ status: 'False', reason: 'TokenSecretNotFound' });
     expect(after.status.conditions.find((c: { type: string }) => c.type === 'Eligible')).toMatchObject({ status: 'False' });

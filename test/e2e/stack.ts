@@ -1,4 +1,4 @@
-// One real stack per e2e file: kube-apiserver + etcd on loopback, the fake Coder in this
+// One real stack per e2e file: kube-apiserver + etcd + kube-controller-manager on loopback, the fake Coder in this
 // process (so tests can use its knobs), coder-k8s as a separate process reached through
 // the APIService.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,11 +18,14 @@ export const STACK_TIMEOUT_MS = 180_000;
  * Stops a stack's product and control plane and removes its directory. A failure is
  * reported, not swallowed: a control plane left running would outlive the test run.
  */
-export async function stopStack(stack: Stack, dir: string): Promise<void> {
-  await terminate(stack.product.pid);
-  await clusterDown(stack.cluster.stateDir, true).catch((err: unknown) => {
-    console.warn(`could not stop the control plane in ${stack.cluster.stateDir}: ${err instanceof Error ? err.message : String(err)}`);
-  });
+export async function stopStack(stack: Stack | undefined, dir: string): Promise<void> {
+  // A stack that failed to start has stopped what it started (startStack).
+  if (stack) {
+    await terminate(stack.product.pid);
+    await clusterDown(stack.cluster.stateDir, true).catch((err: unknown) => {
+      console.warn(`could not stop the control plane in ${stack.cluster.stateDir}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
   if (!process.env.CODER_K8S_E2E_KEEP) await rm(dir, { recursive: true, force: true });
 }
 

@@ -12,6 +12,7 @@ import type { RequestInfo } from '../../pkg/apiserver/request-info.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../pkg/certs/certs.ts';
 import { nullLogger, type Logger } from '../../pkg/logging/logger.ts';
 import { createMetrics, type Metrics } from '../../pkg/metrics/metrics.ts';
+import type { NamespacePhases } from '../../pkg/namespaces/lifecycle.ts';
 import { startFakeCoder, type FakeCoder, type FakeCoderOptions } from '../fakes/coderd/index.ts';
 
 export { eventually } from '../util/eventually.ts';
@@ -63,6 +64,8 @@ export interface HarnessOptions {
   fake?: FakeCoderOptions;
   flags?: string[];
   logger?: Logger;
+  /** Namespace phases as the cluster would report them (default: every namespace Active). */
+  namespaces?: NamespacePhases;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -98,7 +101,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   ]);
   const metrics = createMetrics({ defaultMetrics: false });
   const authorizer = new RecordingAuthorizer();
-  const api = await startStaticAPIServer(o, options.logger ?? nullLogger(), metrics, () => true, authorizer);
+  const api = await startStaticAPIServer(o, {
+    logger: options.logger ?? nullLogger(),
+    metrics,
+    ready: () => true,
+    authorizer,
+    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+  });
   const ca = api.caCert ?? '';
   const agents = new Map<Identity, Agent>();
   const agentFor = (as: Identity): Agent => {

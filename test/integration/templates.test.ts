@@ -104,9 +104,10 @@ describe('CoderTemplate reads', () => {
   it('lists all namespaces it serves', async () => {
     const res = await h.request('GET', '/apis/aggregation.coder.com/v1alpha1/codertemplates');
     expect(res.body.items).toHaveLength(3);
+    // A namespace no Coder serves is simply empty.
     const other = await h.request('GET', '/apis/aggregation.coder.com/v1alpha1/namespaces/elsewhere/codertemplates');
-    expect(other.status).toBe(503);
-    expect(other.body.message).toContain('no Coder control plane serves namespace "elsewhere"');
+    expect(other.status).toBe(200);
+    expect(other.body.items).toEqual([]);
   });
 });
 
@@ -235,6 +236,29 @@ describe('CoderTemplate writes', () => {
     const res = await h.request('DELETE', `${TEMPLATES}/coder.kubernetes`, { body: { preconditions: { uid: 'not-the-uid' } } });
     expect(res.status).toBe(409);
     expect(res.body.message).toContain('Precondition failed: UID in precondition');
+  });
+
+  it('refuses a DELETE body that is not DeleteOptions, naming the field, before deleting anything', async () => {
+    const bodies: [unknown, string][] = [
+      [[], 'must be a DeleteOptions object'],
+      ['"Background"', 'must be a DeleteOptions object'],
+      [{ kind: 'Pod' }, 'kind'],
+      [{ apiVersion: 'apps/v1' }, 'apiVersion'],
+      [{ propagationPolicy: 'Sideways' }, 'propagationPolicy'],
+      [{ gracePeriodSeconds: '30' }, 'gracePeriodSeconds'],
+      [{ preconditions: { uid: 7 } }, 'preconditions.uid'],
+      [{ dryRun: 'All' }, 'dryRun'],
+    ];
+    for (const [body, field] of bodies) {
+      const res = await h.request('DELETE', `${TEMPLATES}/coder.kubernetes`, { body: typeof body === 'string' ? body : JSON.stringify(body) });
+      expect([JSON.stringify(body), res.status, res.body.reason]).toEqual([JSON.stringify(body), 400, 'BadRequest']);
+      expect(res.body.message).toContain(field);
+    }
+    expect(h.fake.counters.get('DELETE /api/v2/templates/{template}')).toBe(0);
+    expect((await h.request('GET', `${TEMPLATES}/coder.kubernetes`)).status).toBe(200);
+    // What kubectl sends is accepted.
+    const kubectl = { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', gracePeriodSeconds: null, preconditions: null };
+    expect((await h.request('DELETE', `${TEMPLATES}/coder.kubernetes?dryRun=All`, { body: kubectl })).status).toBe(200);
   });
 
   it('dry-run creates and deletes nothing', async () => {

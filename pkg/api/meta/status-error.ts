@@ -48,6 +48,22 @@ export function notFound(ref: ResourceRef, message?: string): StatusError {
   return new StatusError(404, 'NotFound', message ?? `${qualified(ref)} "${ref.name ?? ''}" not found`, details(ref));
 }
 
+/** What kube-apiserver answers for requests into a namespace that does not exist. */
+export function namespaceNotFound(namespace: string): StatusError {
+  return notFound({ group: '', resource: 'namespaces', kind: 'Namespace', name: namespace });
+}
+
+/** What kube-apiserver's NamespaceLifecycle admission answers for new objects in a namespace being deleted. */
+export function namespaceTerminating(ref: ResourceRef, namespace: string): StatusError {
+  const why = `unable to create new content in namespace ${namespace} because it is being terminated`;
+  return new StatusError(
+    403,
+    'Forbidden',
+    `${qualified(ref)} "${ref.name ?? ''}" is forbidden: ${why}`,
+    details(ref, { causes: [{ type: 'NamespaceTerminating', field: 'metadata.namespace', message: why }] }),
+  );
+}
+
 export function alreadyExists(ref: ResourceRef, message?: string): StatusError {
   return new StatusError(409, 'AlreadyExists', message ?? `${qualified(ref)} "${ref.name ?? ''}" already exists`, details(ref));
 }

@@ -1,0 +1,20 @@
+import { ApiException } from '@kubernetes/client-node';
+
+/**
+ * One line for a failed Kubernetes API call: `HTTP 403: <the Status message>` instead of
+ * client-node's multi-line text with the escaped body and every response header.
+ */
+export function describeKubeError(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    let message = typeof body === 'string' ? body : JSON.stringify(body);
+    try {
+      const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown };
+      if (typeof status.message === 'string') message = status.message;
+    } catch {
+      // not JSON: keep the raw body
+    }
+    return `HTTP ${String(err.code)}: ${message}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
