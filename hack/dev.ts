@@ -89,7 +89,7 @@ async function up(): Promise<void> {
 
   const fakeLines = [...fakes].map(([team, f]) => `  fake Coder      ${f.url}   (${team}; pid ${f.pid}, log .dev/fake-coder-${team}.log)`).join('\n');
   console.log(`coder-k8s dev environment is up (${((Date.now() - started) / 1000).toFixed(1)}s):
-  kube-apiserver  ${stack.cluster.apiserverUrl}   (state and logs in .dev/cluster/)
+  kube-apiserver  ${stack.cluster.apiserverUrl}   (with etcd and kube-controller-manager; state and logs in .dev/cluster/)
 ${fakeLines}
   coder-k8s       --app=all --leader-elect, https://127.0.0.1:${stack.product.securePort}   (pid ${stack.product.pid}, log .dev/product/coder-k8s.log)
                   registered as APIService v1alpha1.aggregation.coder.com (Available)

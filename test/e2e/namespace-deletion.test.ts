@@ -66,11 +66,16 @@ async function newServedNamespace(namespace: string): Promise<{ fake: FakeCoder;
   return { fake, before: coderContent(fake) };
 }
 
-/** The namespace controller reached our API for this namespace, as kube-controller-manager's own user. */
+/**
+ * The namespace controller's requests to our API for this namespace: as kube-controller-manager's
+ * own user (the upstream default), or as its service account with
+ * CODER_K8S_CONTROLLER_MANAGER_ARGS=--use-service-account-credentials=true.
+ */
 async function namespaceControllerAsked(namespace: string): Promise<string[]> {
   const log = await readFile(stack.product.logFile, 'utf8');
   const path = `/apis/aggregation.coder.com/v1alpha1/namespaces/${namespace}/`;
-  return log.split('\n').filter((l) => l.includes(`path="${path}`) && l.includes('user="system:kube-controller-manager"'));
+  const users = ['user="system:kube-controller-manager"', 'user="system:serviceaccount:kube-system:namespace-controller"'];
+  return log.split('\n').filter((l) => l.includes(`path="${path}`) && users.some((u) => l.includes(u)));
 }
 
 describe('deleting a namespace with kube-controller-manager running', () => {
