@@ -90,36 +90,26 @@ describe('deleting a namespace with kube-controller-manager running', () => {
     expect(await namespaceControllerAsked('del-plain')).not.toEqual([]);
   }, 120_000);
 
-  it('shows nothing while the token Secret is held by a finalizer, and deletes nothing in Coder', async () => {
-    const { fake, before } = await newServedNamespace('del-secret');
-    await mk(['patch', 'secret', 'coder-operator', '-n', 'del-secret', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [HOLD] } })]);
-    await mk(['delete', 'namespace', 'del-secret', '--wait=false']);
-    const conditions = await heldBack('del-secret');
+  it.each([
+    ['the token Secret', 'secret', 'coder-operator', 'del-secret'],
+    ['the CoderControlPlane', 'ccp', 'coder', 'del-ccp'],
+  ])('shows nothing while %s is held by a finalizer, and deletes nothing in Coder', async (_what, kind, name, namespace) => {
+    const { fake, before } = await newServedNamespace(namespace);
+    await mk(['patch', kind, name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [HOLD] } })]);
+    await mk(['delete', 'namespace', namespace, '--wait=false']);
+    const conditions = await heldBack(namespace);
     expect(conditions.NamespaceDeletionContentFailure?.status).toBe('False');
     expect(conditions.NamespaceDeletionDiscoveryFailure?.status).toBe('False');
+    expect(await k(['get', kind, name, '-n', namespace])).toMatchObject({ code: 0 });
     // The namespace controller listed and deleted our resources while Coder was still reachable.
-    const asked = await namespaceControllerAsked('del-secret');
+    const asked = await namespaceControllerAsked(namespace);
     expect(asked.some((l) => l.includes('verb="list"'))).toBe(true);
-    expect((await k(['get', 'codertemplates', '-n', 'del-secret', '-o', 'name'])).stdout).toBe('');
-    const byHand = await k(['delete', 'codertemplate', 'acme.python', '-n', 'del-secret']);
+    expect((await k(['get', 'codertemplates,coderworkspaces', '-n', namespace, '-o', 'name'])).stdout).toBe('');
+    const byHand = await k(['delete', 'codertemplate', 'acme.python', '-n', namespace]);
     expect(byHand.code).toBe(0);
     expect(byHand.stderr).toContain('nothing was deleted in Coder');
-    await mk(['patch', 'secret', 'coder-operator', '-n', 'del-secret', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
-    await gone('del-secret');
-    expect(coderContent(fake)).toEqual(before);
-    expect(fake.counters.get('DELETE /api/v2/templates/{template}')).toBe(0);
-  }, 120_000);
-
-  it('shows nothing while the CoderControlPlane is held by a finalizer, and deletes nothing in Coder', async () => {
-    const { fake, before } = await newServedNamespace('del-ccp');
-    await mk(['patch', 'ccp', 'coder', '-n', 'del-ccp', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [HOLD] } })]);
-    await mk(['delete', 'namespace', 'del-ccp', '--wait=false']);
-    const conditions = await heldBack('del-ccp');
-    expect(conditions.NamespaceDeletionContentFailure?.status).toBe('False');
-    expect(await k(['get', 'ccp', 'coder', '-n', 'del-ccp'])).toMatchObject({ code: 0 });
-    expect((await k(['get', 'coderworkspaces', '-n', 'del-ccp', '-o', 'name'])).stdout).toBe('');
-    await mk(['patch', 'ccp', 'coder', '-n', 'del-ccp', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
-    await gone('del-ccp');
+    await mk(['patch', kind, name, '-n', namespace, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    await gone(namespace);
     expect(coderContent(fake)).toEqual(before);
     expect(fake.counters.get('DELETE /api/v2/templates/{template}')).toBe(0);
     expect(fake.counters.get('POST /api/v2/workspaces/{workspace}/builds')).toBe(0);
