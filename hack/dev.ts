@@ -1,6 +1,7 @@
-// `make dev` / `make dev-down`: a local control plane (etcd + kube-apiserver + kube-controller-manager), the fake
-// Coder and coder-k8s registered through an APIService, all detached, with state and logs
-// under .dev/ and an admin kubeconfig at .dev/kubeconfig.
+// `make dev` / `make dev-down`: a local control plane (etcd + kube-apiserver +
+// kube-controller-manager), the fake Coders and coder-k8s registered through an
+// APIService, all detached, with state and logs under .dev/ and an admin kubeconfig at
+// .dev/kubeconfig.
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

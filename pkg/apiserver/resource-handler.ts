@@ -63,13 +63,9 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   async #backendOf(namespace: string, name: string): Promise<Backend> {
     const scope = await this.#options.scopes.scope(namespace);
     if (scope.kind === 'served') return scope.backend;
-    const ref = resourceRef(this.#storage.info, name);
-    if (scope.kind !== 'terminating') throw notFound(ref);
-    throw notFound(ref, `${this.#qualified()} "${name}" not found: namespace "${namespace}" is being deleted and shows no Coder objects`);
-  }
-
-  #qualified(): string {
-    return `${this.#storage.info.plural}.${this.#storage.info.group}`;
+    const missing = notFound(resourceRef(this.#storage.info, name));
+    if (scope.kind !== 'terminating') throw missing;
+    throw notFound(resourceRef(this.#storage.info, name), `${missing.message}: namespace "${namespace}" is being deleted and shows no Coder objects`);
   }
 
   async list(ctx: Context, namespace: string | undefined): Promise<void> {

@@ -1,8 +1,8 @@
 import { serviceUnavailable } from '../api/meta/status-error.ts';
+import { describeKubeError } from '../kube/errors.ts';
 import type { NamespacePhase, NamespacePhases } from '../namespaces/lifecycle.ts';
 import type { Backend } from '../storage/context.ts';
 import type { BackendResolver } from './backends.ts';
-import { describeKubeError } from '../kube/errors.ts';
 
 /**
  * What a namespace shows. Only a served namespace reaches Coder; the others are empty:

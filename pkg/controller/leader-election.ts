@@ -1,5 +1,5 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { describeKubeError } from '../kube/errors.ts';
+import { describeKubeError, isNotFound } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 
 export interface LeaderElectionOptions {
@@ -130,7 +130,7 @@ export class LeaderElector {
     try {
       lease = (await this.#api.getNamespacedCustomObject({ ...LEASES, name, namespace })) as Lease;
     } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
+      if (!isNotFound(err)) throw err;
       const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { ...spec(), leaseTransitions: 0 } };
       await this.#api.createNamespacedCustomObject({ ...LEASES, namespace, body });
       return true;

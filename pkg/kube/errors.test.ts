@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
-import { describeKubeError } from './errors.ts';
+import { describeKubeError, isNotFound } from './errors.ts';
 
 describe('describeKubeError', () => {
   it('keeps only the code and the Status message of an API error', () => {
@@ -13,5 +13,14 @@ describe('describeKubeError', () => {
     expect(describeKubeError(new ApiException(502, 'Bad Gateway', '<html>bad gateway</html>', {}))).toBe('HTTP 502: <html>bad gateway</html>');
     expect(describeKubeError(new Error('connect ECONNREFUSED'))).toBe('connect ECONNREFUSED');
     expect(describeKubeError('boom')).toBe('boom');
+  });
+});
+
+describe('isNotFound', () => {
+  it('recognises a 404 from the API and nothing else', () => {
+    expect(isNotFound(new ApiException(404, 'Not Found', '{}', {}))).toBe(true);
+    expect(isNotFound(new ApiException(403, 'Forbidden', '{}', {}))).toBe(false);
+    expect(isNotFound(new Error('404'))).toBe(false);
+    expect(isNotFound(null)).toBe(false);
   });
 });

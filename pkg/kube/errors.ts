@@ -18,3 +18,8 @@ export function describeKubeError(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A Kubernetes API call failed because the object does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 404;
+}

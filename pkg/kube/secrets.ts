@@ -1,4 +1,5 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { isNotFound } from './errors.ts';
 
 /** A Secret key's value as trimmed UTF-8 ('' when the key is absent). */
 export function secretValue(secret: V1Secret | undefined, key: string): string {
@@ -10,7 +11,7 @@ export async function readSecret(core: CoreV1Api, namespace: string, name: strin
   try {
     return await core.readNamespacedSecret({ name, namespace });
   } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }

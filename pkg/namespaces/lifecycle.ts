@@ -1,4 +1,5 @@
 import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import { isNotFound } from '../kube/errors.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import type { Logger } from '../logging/logger.ts';
 
@@ -66,7 +67,7 @@ export class NamespaceLifecycle implements NamespacePhases {
     try {
       return phaseOf(await this.#core.readNamespace({ name: namespace }));
     } catch (err) {
-      if ((err as { code?: number }).code === 404) return 'Absent';
+      if (isNotFound(err)) return 'Absent';
       throw err;
     }
   }

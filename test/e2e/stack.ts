@@ -1,6 +1,6 @@
-// One real stack per e2e file: kube-apiserver + etcd + kube-controller-manager on loopback, the fake Coder in this
-// process (so tests can use its knobs), coder-k8s as a separate process reached through
-// the APIService.
+// One real stack per e2e file: kube-apiserver + etcd + kube-controller-manager on
+// loopback, the fake Coder in this process (so tests can use its knobs), coder-k8s as a
+// separate process reached through the APIService.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll } from '@jest/globals';
 import { tmpdir } from 'node:os';

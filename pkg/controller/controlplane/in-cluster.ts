@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/coder/v1alpha1/resources.ts';
 import type { CoderControlPlane } from '../../api/coder/v1alpha1/types.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import type { Logger } from '../../logging/logger.ts';
 import {
   WORKSPACE_RBAC_FINALIZER,
@@ -29,8 +30,6 @@ export interface DeploymentState {
   /** Why something could not be applied (e.g. the Gateway API is not installed). */
   problems: string[];
 }
-
-const code = (err: unknown) => (err as { code?: number }).code;
 
 /**
  * Converges the objects an in-cluster control plane owns with server-side apply
@@ -75,7 +74,7 @@ export class InClusterObjects {
         try {
           await this.#apply(manifest);
         } catch (err) {
-          if (code(err) !== 404) throw err;
+          if (!isNotFound(err)) throw err;
           problems.push(`namespace "${ns}" for workspace RBAC does not exist`);
         }
       }
@@ -86,7 +85,7 @@ export class InClusterObjects {
       try {
         await this.#apply(exposed);
       } catch (err) {
-        if (code(err) !== 404) throw err;
+        if (!isNotFound(err)) throw err;
         problems.push(`${exposed.kind} could not be created: the ${exposed.apiVersion ?? ''} API is not installed in this cluster`);
       }
     }
@@ -133,5 +132,5 @@ export class InClusterObjects {
 }
 
 function ignoreNotFound(err: unknown): void {
-  if (code(err) !== 404) throw err;
+  if (!isNotFound(err)) throw err;
 }
