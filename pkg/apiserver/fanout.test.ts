@@ -9,11 +9,9 @@ import { listAllNamespaces } from './fanout.ts';
 
 type Behaviour = { items: string[]; delayMs?: number; fail?: StatusError };
 
-function storage(behaviour: Record<string, Behaviour>, inFlight: { now: number; max: number }): Storage<KubeObject> {
+function storage(behaviour: Record<string, Behaviour>, inFlight: { now: number; max: number }): Pick<Storage<KubeObject>, 'info' | 'list'> {
   return {
     info: CODER_TEMPLATE,
-    columns: [],
-    row: () => [],
     async list(ctx: StorageContext) {
       const b = behaviour[ctx.backend.namespace] ?? { items: [] };
       inFlight.now++;
@@ -26,10 +24,6 @@ function storage(behaviour: Record<string, Behaviour>, inFlight: { now: number; 
         inFlight.now--;
       }
     },
-    get: () => Promise.reject(new Error('unused')),
-    create: () => Promise.reject(new Error('unused')),
-    update: () => Promise.reject(new Error('unused')),
-    delete: () => Promise.reject(new Error('unused')),
   };
 }
 

@@ -31,7 +31,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number, namespace: string): Pr
  * would make informers delete the missing objects.
  */
 export async function listAllNamespaces<T extends KubeObject>(
-  storage: Storage<T>,
+  storage: Pick<Storage<T>, 'info' | 'list'>,
   namespaces: string[],
   context: (namespace: string) => StorageContext,
   options: FanoutOptions,

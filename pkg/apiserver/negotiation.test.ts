@@ -5,19 +5,28 @@ import { humanDuration } from './table.ts';
 describe('content negotiation', () => {
   it('serves a Table when kubectl asks for one first', () => {
     const kubectl = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
-    expect(negotiate(kubectl, true)).toEqual({ table: true });
-    expect(negotiate(kubectl, false)).toEqual({ table: false });
+    expect(negotiate(kubectl, { table: true })).toBe('table');
+    expect(negotiate(kubectl)).toBe('object');
+  });
+
+  it('serves metadata only to metadata clients (kube-controller-manager), in the kind the request lists or reads', () => {
+    const list = 'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+    expect(negotiate(list, { table: true, metadata: 'PartialObjectMetadataList' })).toBe('metadata');
+    expect(negotiate(list, { table: true, metadata: 'PartialObjectMetadata' })).toBe('object');
+    expect(() => negotiate('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1', { metadata: 'PartialObjectMetadataList' })).toThrow(
+      'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io',
+    );
   });
 
   it('falls back to JSON after protobuf', () => {
-    expect(negotiate('application/vnd.kubernetes.protobuf, application/json', true)).toEqual({ table: false });
-    expect(negotiate(undefined, true)).toEqual({ table: false });
-    expect(negotiate('*/*', true)).toEqual({ table: false });
+    expect(negotiate('application/vnd.kubernetes.protobuf, application/json', { table: true })).toBe('object');
+    expect(negotiate(undefined, { table: true })).toBe('object');
+    expect(negotiate('*/*', { table: true })).toBe('object');
   });
 
   it('answers 406 when nothing acceptable is offered', () => {
-    expect(() => negotiate('application/vnd.kubernetes.protobuf', true)).toThrow('only the following media types');
-    expect(() => negotiate('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io', true)).toThrow();
+    expect(() => negotiate('application/vnd.kubernetes.protobuf', { table: true })).toThrow('only the following media types');
+    expect(() => negotiate('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io', { table: true })).toThrow();
   });
 });
 

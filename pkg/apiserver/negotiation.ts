@@ -2,8 +2,14 @@ import { notAcceptable } from '../api/meta/status-error.ts';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-export interface ResponseFormat {
-  table: boolean;
+/** What a response carries: the objects, a meta.k8s.io Table, or metadata only (PartialObjectMetadata). */
+export type ResponseForm = 'object' | 'table' | 'metadata';
+
+/** The forms besides plain objects that a request may be answered in. */
+export interface Offered {
+  table?: boolean;
+  /** The kind metadata-only answers have: PartialObjectMetadataList for lists, PartialObjectMetadata otherwise. */
+  metadata?: 'PartialObjectMetadata' | 'PartialObjectMetadataList';
 }
 
 interface MediaRange {
@@ -24,24 +30,28 @@ function parseAccept(accept: string | undefined): MediaRange[] {
   });
 }
 
+const META_VERSIONS = ['v1', 'v1beta1', undefined];
+
 /**
- * Picks JSON or a meta.k8s.io Table from the Accept header in the client's order, as
- * kube-apiserver does; protobuf is not served, so a client that accepts only protobuf
- * (or only something else) gets 406.
+ * Picks JSON, a meta.k8s.io Table or metadata only from the Accept header in the client's
+ * order, as kube-apiserver does; protobuf is not served, so a client that accepts only
+ * protobuf (or only something else) gets 406.
  */
-export function negotiate(accept: string | undefined, tableAllowed: boolean): ResponseFormat {
+export function negotiate(accept: string | undefined, offered: Offered = {}): ResponseForm {
   for (const range of parseAccept(accept)) {
     const isJson = range.type === 'application/json' || range.type === 'application/*' || range.type === '*/*';
     if (!isJson) continue;
-    if (range.params.as === 'Table') {
-      const gvOk = (range.params.g ?? 'meta.k8s.io') === 'meta.k8s.io' && ['v1', 'v1beta1', undefined].includes(range.params.v);
-      if (tableAllowed && gvOk) return { table: true };
-      continue;
-    }
-    if (range.params.as) continue;
-    return { table: false };
+    const as = range.params.as;
+    if (!as) return 'object';
+    const metaGroup = (range.params.g ?? 'meta.k8s.io') === 'meta.k8s.io' && META_VERSIONS.includes(range.params.v);
+    if (!metaGroup) continue;
+    if (as === 'Table' && offered.table) return 'table';
+    if (as === offered.metadata) return 'metadata';
   }
-  throw notAcceptable(`only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io`);
+  const forms = ['application/json'];
+  if (offered.table) forms.push('application/json;as=Table;v=v1;g=meta.k8s.io');
+  if (offered.metadata) forms.push(`application/json;as=${offered.metadata};v=v1;g=meta.k8s.io`);
+  throw notAcceptable(`only the following media types are accepted: ${forms.join(', ')}`);
 }
 
 export function parseIncludeObject(value: string | undefined): IncludeObject {

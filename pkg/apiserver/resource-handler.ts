@@ -12,21 +12,23 @@ import {
   notFound,
   serviceUnavailable,
   successStatus,
+  expired,
 } from '../api/meta/status-error.ts';
-import type { KubeList, KubeObject } from '../api/meta/types.ts';
+import type { KubeObject } from '../api/meta/types.ts';
 import type { Backend, StorageContext } from '../storage/context.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { ResourceEvents } from '../watch/hub.ts';
+import { ResourceVersionClock, preconditionHolds } from '../watch/resource-version.ts';
 import { parseDeleteOptions } from './delete-options.ts';
 import { negotiate, parseIncludeObject } from './negotiation.ts';
 import { compareObjects, paginate, parseLimit } from './paging.ts';
 import { applyConfiguration, applyPatch, parsePatchBody, patchTypeOf } from './patch.ts';
+import { renderList, renderObject } from './representation.ts';
 import { dryRunOf, fieldValidationOf, queryString, readBody, readObjectBody, setWarnings } from './request.ts';
 import type { NamespaceScopes } from './scope.ts';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
-import { toTable } from './table.ts';
+import { selectionOf } from './selectors.ts';
 import { validateObject } from './validation.ts';
-
-const FIELD_SELECTORS = ['metadata.name', 'metadata.namespace'] as const;
+import { serveWatch } from './watch-handler.ts';
 /** Keys kubectl adds that these objects cannot store; not worth a warning. */
 const IGNORED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
 
@@ -34,7 +36,11 @@ export interface ResourceHandlerOptions {
   scopes: NamespaceScopes;
   maxBodyBytes: number;
   /** Lists every namespace's objects for all-namespaces requests. */
-  listAll: <T extends KubeObject>(storage: Storage<T>, namespaces: string[], context: (ns: string) => StorageContext) => Promise<T[]>;
+  listAll: <T extends KubeObject>(
+    storage: Pick<Storage<T>, 'info' | 'list'>,
+    namespaces: string[],
+    context: (ns: string) => StorageContext,
+  ) => Promise<T[]>;
 }
 
 /**
@@ -44,10 +50,13 @@ export interface ResourceHandlerOptions {
  */
 export class ResourceHandler<T extends KubeObject & { spec: object; status?: object }> {
   readonly #storage: Storage<T>;
+  readonly #events: ResourceEvents<T>;
   readonly #options: ResourceHandlerOptions;
 
-  constructor(storage: Storage<T>, options: ResourceHandlerOptions) {
+  /** Every object read or written is passed through `events`, which assigns its resourceVersion and tells watches. */
+  constructor(storage: Storage<T>, events: ResourceEvents<T>, options: ResourceHandlerOptions) {
     this.#storage = storage;
+    this.#events = events;
     this.#options = options;
   }
 
@@ -69,93 +78,128 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async list(ctx: Context, namespace: string | undefined): Promise<void> {
-    const format = negotiate(ctx.get('accept'), true);
-    if (queryString(ctx, 'watch') === 'true' || queryString(ctx, 'watch') === '1') {
-      throw new StatusError(405, 'MethodNotAllowed', `watch is not supported for ${this.#storage.info.plural} yet`);
+    const watch = queryString(ctx, 'watch');
+    const selection = selectionOf<T>(queryString(ctx, 'labelSelector'), queryString(ctx, 'fieldSelector'), this.#storage.selectableFields);
+    if (watch === 'true' || watch === '1') {
+      await serveWatch(ctx, this.#storage, this.#events, namespace, selection);
+      return;
     }
-    const labels = parseLabelSelector(queryString(ctx, 'labelSelector'));
-    const fields = parseFieldSelector(queryString(ctx, 'fieldSelector'), FIELD_SELECTORS);
+    const form = negotiate(ctx.get('accept'), { table: true, metadata: 'PartialObjectMetadataList' });
     const limit = parseLimit(queryString(ctx, 'limit'));
     const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
+    const cacheable = this.#listResourceVersion(ctx);
     const warnings: string[] = [];
     let items: T[];
     if (namespace) {
       const scope = await this.#options.scopes.scope(namespace);
-      items = scope.kind === 'served' ? await this.#storage.list(this.#context(scope.backend, false, warnings)) : [];
+      items = scope.kind === 'served' ? await this.#read(this.#context(scope.backend, false, warnings), cacheable) : [];
     } else {
       const served = await this.#options.scopes.served();
-      items = await this.#options.listAll(this.#storage, [...served.keys()], (ns) => {
+      const storage = { info: this.#storage.info, list: (sctx: StorageContext) => this.#read(sctx, cacheable) };
+      items = await this.#options.listAll(storage, [...served.keys()], (ns) => {
         const backend = served.get(ns);
         if (!backend) throw new Error(`namespace ${ns} was not resolved`);
         return this.#context(backend, false, warnings);
       });
     }
-    const selected = items
-      .filter((item) => matchesLabels(labels, item.metadata.labels))
-      .filter((item) =>
-        matchesFields(fields, { 'metadata.name': item.metadata.name ?? '', 'metadata.namespace': item.metadata.namespace ?? '' }),
-      )
-      .sort(compareObjects);
-    const page = paginate(selected, limit, queryString(ctx, 'continue'));
-    const listMeta = {
-      resourceVersion: '',
-      ...(page.continueToken ? { continue: page.continueToken } : {}),
-      ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
-    };
+    const listResourceVersion = this.#events.listResourceVersion();
+    const page = paginate(items.filter(selection).sort(compareObjects), limit, queryString(ctx, 'continue'));
     setWarnings(ctx, warnings);
-    if (format.table) {
-      const table = toTable(this.#storage.columns, (o: T) => this.#storage.row(o), page.items, includeObject);
-      table.metadata = listMeta;
-      ctx.body = table;
-      return;
+    ctx.body = renderList(
+      form,
+      this.#storage,
+      page.items,
+      {
+        resourceVersion: listResourceVersion,
+        ...(page.continueToken ? { continue: page.continueToken } : {}),
+        ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
+      },
+      includeObject,
+    );
+  }
+
+  /** One namespace's objects: from the watch source's recent snapshot when allowed, else from Coder. */
+  async #read(sctx: StorageContext, cacheable: boolean): Promise<T[]> {
+    const namespace = sctx.backend.namespace;
+    const cached = cacheable ? this.#events.cached(namespace) : undefined;
+    if (cached) return cached;
+    const start = this.#events.mark();
+    return this.#events.observeList(namespace, await this.#storage.list(sctx), start);
+  }
+
+  /**
+   * Checks resourceVersion and resourceVersionMatch of a LIST; true when the answer may come
+   * from the watch sources' snapshots ("0": any recent state), false when it must be read
+   * from Coder ("" and a specific version: a fresh read is never older than it).
+   */
+  #listResourceVersion(ctx: Context): boolean {
+    const rv = queryString(ctx, 'resourceVersion') ?? '';
+    const match = queryString(ctx, 'resourceVersionMatch') ?? '';
+    if (match && !rv) throw badRequest(`resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided`);
+    if (rv && rv !== '0' && !ResourceVersionClock.parse(rv)) {
+      throw badRequest(`resourceVersion: Invalid value: "${rv}": not a resourceVersion this server issues (decimal digits)`);
     }
-    const info = this.#storage.info;
-    ctx.body = {
-      apiVersion: `${info.group}/${info.version}`,
-      kind: info.listKind,
-      metadata: listMeta,
-      items: page.items,
-    } satisfies KubeList<T>;
+    switch (match) {
+      case '':
+      case 'NotOlderThan':
+        return rv === '0';
+      case 'Exact':
+        throw expired(`resourceVersionMatch=Exact: this server keeps no past lists (${this.#storage.info.plural} are read from Coder); list without it`);
+      default:
+        throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    }
   }
 
   async get(ctx: Context, namespace: string, name: string): Promise<void> {
-    const format = negotiate(ctx.get('accept'), true);
+    const form = negotiate(ctx.get('accept'), { table: true, metadata: 'PartialObjectMetadata' });
     const sctx = this.#context(await this.#backendOf(namespace, name), false);
-    const object = await this.#storage.get(sctx, name);
+    const start = this.#events.mark();
+    const object = this.#events.observe(namespace, await this.#storage.get(sctx, name), start);
     setWarnings(ctx, sctx.warnings);
-    ctx.body = format.table
-      ? toTable(this.#storage.columns, (o: T) => this.#storage.row(o), [object], parseIncludeObject(queryString(ctx, 'includeObject')))
-      : object;
+    ctx.body = renderObject(form, this.#storage, object, parseIncludeObject(queryString(ctx, 'includeObject')));
+  }
+
+  /** A read for a write: the current object, with its resourceVersion, to check preconditions against. */
+  async #current(sctx: StorageContext, name: string): Promise<T> {
+    const start = this.#events.mark();
+    return this.#events.observe(sctx.backend.namespace, await this.#storage.get(sctx, name), start);
+  }
+
+  /** What a write returned, published to watches at once (dry runs publish nothing). */
+  #written(sctx: StorageContext, object: T, start: number): T {
+    return sctx.dryRun ? object : this.#events.observe(sctx.backend.namespace, object, start);
   }
 
   async create(ctx: Context, namespace: string): Promise<void> {
-    negotiate(ctx.get('accept'), false);
+    negotiate(ctx.get('accept'));
     const dryRun = dryRunOf(ctx);
     const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
     const object = this.#prepare(validated.object, namespace, undefined);
     const sctx = this.#context(await this.#backendForNew(namespace, object.metadata.name ?? ''), dryRun);
     sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(object));
-    const created = await this.#storage.create(sctx, object);
+    const start = this.#events.mark();
+    const created = this.#written(sctx, await this.#storage.create(sctx, object), start);
     setWarnings(ctx, sctx.warnings);
     ctx.status = 201;
     ctx.body = created;
   }
 
   async update(ctx: Context, namespace: string, name: string): Promise<void> {
-    negotiate(ctx.get('accept'), false);
+    negotiate(ctx.get('accept'));
     const dryRun = dryRunOf(ctx);
     const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
     const desired = this.#prepare(validated.object, namespace, name);
     const sctx = this.#context(await this.#backendOf(namespace, name), dryRun);
     sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(desired));
-    const current = await this.#storage.get(sctx, name);
+    const current = await this.#current(sctx, name);
     this.#checkResourceVersion(current, desired.metadata.resourceVersion);
-    ctx.body = await this.#storage.update(sctx, current, desired);
+    const start = this.#events.mark();
+    ctx.body = this.#written(sctx, await this.#storage.update(sctx, current, desired), start);
     setWarnings(ctx, sctx.warnings);
   }
 
   async patch(ctx: Context, namespace: string, name: string): Promise<void> {
-    negotiate(ctx.get('accept'), false);
+    negotiate(ctx.get('accept'));
     const type = patchTypeOf(ctx.get('content-type'));
     const dryRun = dryRunOf(ctx);
     const fieldValidation = fieldValidationOf(ctx);
@@ -169,7 +213,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
       if (!patch || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('apply patch: body must be an object');
       // Apply creates what does not exist, so it follows the rules for new objects.
       const sctx = this.#context(await this.#backendForNew(namespace, name), dryRun);
-      const current = await this.#storage.get(sctx, name).catch((err: unknown) => {
+      const current = await this.#current(sctx, name).catch((err: unknown) => {
         if (err instanceof StatusError && err.code === 404) return undefined;
         throw err;
       });
@@ -177,31 +221,33 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
       const validated = validateObject<T>(info, merged, fieldValidation);
       const desired = this.#prepare(validated.object, namespace, name);
       sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(patch));
+      const start = this.#events.mark();
       if (current) {
         this.#checkResourceVersion(current, (patch as Partial<KubeObject>).metadata?.resourceVersion);
-        ctx.body = await this.#storage.update(sctx, current, desired);
+        ctx.body = this.#written(sctx, await this.#storage.update(sctx, current, desired), start);
       } else {
         ctx.status = 201;
-        ctx.body = await this.#storage.create(sctx, desired);
+        ctx.body = this.#written(sctx, await this.#storage.create(sctx, desired), start);
       }
       setWarnings(ctx, sctx.warnings);
       return;
     }
 
     const sctx = this.#context(await this.#backendOf(namespace, name), dryRun);
-    const current = await this.#storage.get(sctx, name);
+    const current = await this.#current(sctx, name);
     const patched = applyPatch(type, current, patch);
     const validated = validateObject<T>(info, patched, fieldValidation);
     const desired = this.#prepare(validated.object, namespace, name);
     sctx.warnings.push(...validated.warnings);
     // A patch that carries a resourceVersion is a precondition, as in kube-apiserver.
     this.#checkResourceVersion(current, desired.metadata.resourceVersion);
-    ctx.body = await this.#storage.update(sctx, current, desired);
+    const start = this.#events.mark();
+    ctx.body = this.#written(sctx, await this.#storage.update(sctx, current, desired), start);
     setWarnings(ctx, sctx.warnings);
   }
 
   async delete(ctx: Context, namespace: string, name: string): Promise<void> {
-    negotiate(ctx.get('accept'), false);
+    negotiate(ctx.get('accept'));
     const text = ctx.request.length || ctx.get('transfer-encoding') ? await readBody(ctx, this.#options.maxBodyBytes) : '';
     const options = parseDeleteOptions(text);
     const dryRun = dryRunOf(ctx, options.dryRun);
@@ -218,24 +264,26 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     }
     if (scope.kind !== 'served') throw notFound(ref);
     const sctx = this.#context(scope.backend, dryRun);
-    const current = await this.#storage.get(sctx, name);
+    const current = await this.#current(sctx, name);
     const pre = options.preconditions ?? {};
     if (pre.uid && pre.uid !== current.metadata.uid) {
       throw conflict(ref, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
     }
-    if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+    if (pre.resourceVersion && !preconditionHolds(pre.resourceVersion, current)) {
       throw conflict(
         ref,
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
       );
     }
+    const start = this.#events.mark();
     const result = await this.#storage.delete(sctx, current);
     setWarnings(ctx, sctx.warnings);
     if (result.finished) {
+      if (!dryRun) this.#events.observeDeleted(namespace, current);
       ctx.body = successStatus(ref, current.metadata.uid);
     } else {
       ctx.status = 202;
-      ctx.body = result.object;
+      ctx.body = this.#written(sctx, result.object, start);
     }
   }
 
@@ -278,7 +326,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   #checkResourceVersion(current: T, expected: string | undefined): void {
-    if (expected && expected !== current.metadata.resourceVersion) {
+    if (expected && !preconditionHolds(expected, current)) {
       throw conflict(resourceRef(this.#storage.info, current.metadata.name ?? ''), STALE_RESOURCE_VERSION);
     }
   }

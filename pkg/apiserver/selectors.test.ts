@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { StatusError } from '../api/meta/status-error.ts';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import { OBJECT_META_FIELDS } from '../storage/storage.ts';
+import { matchesLabels, parseFieldSelector, parseLabelSelector, selectionOf } from './selectors.ts';
 
 const labels = { app: 'web', tier: 'frontend', 'aggregation.coder.com/owner': 'alice' };
 
@@ -41,12 +42,15 @@ describe('label selectors', () => {
 
 describe('field selectors', () => {
   const supported = ['metadata.name', 'metadata.namespace'];
-  const fields = { 'metadata.name': 'coder.docker', 'metadata.namespace': 'coder' };
+  const object = { apiVersion: 'v1', kind: 'X', metadata: { name: 'coder.docker', namespace: 'coder', labels: { team: 'a' } } };
+  const select = (fields: string, labels?: string) => selectionOf(labels, fields, OBJECT_META_FIELDS)(object);
 
-  it('matches = and !=', () => {
-    expect(matchesFields(parseFieldSelector('metadata.name=coder.docker', supported), fields)).toBe(true);
-    expect(matchesFields(parseFieldSelector('metadata.name!=coder.docker', supported), fields)).toBe(false);
-    expect(matchesFields(parseFieldSelector('metadata.namespace==coder,metadata.name=x', supported), fields)).toBe(false);
+  it('matches = and !=, together with labels', () => {
+    expect(select('metadata.name=coder.docker')).toBe(true);
+    expect(select('metadata.name!=coder.docker')).toBe(false);
+    expect(select('metadata.namespace==coder,metadata.name=x')).toBe(false);
+    expect(select('metadata.namespace=coder', 'team=a')).toBe(true);
+    expect(select('metadata.namespace=coder', 'team=b')).toBe(false);
   });
 
   it('rejects unsupported fields naming them', () => {

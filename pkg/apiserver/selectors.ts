@@ -104,6 +104,19 @@ export function parseFieldSelector(selector: string | undefined, supported: read
   });
 }
 
-export function matchesFields(requirements: FieldRequirement[], fields: Record<string, string>): boolean {
-  return requirements.every((r) => (r.op === '=' ? fields[r.field] === r.value : fields[r.field] !== r.value));
+/** The label and field selectors of a LIST or WATCH, as one predicate over a resource's objects. */
+export function selectionOf<T extends { metadata: { labels?: Record<string, string> } }>(
+  labelSelector: string | undefined,
+  fieldSelector: string | undefined,
+  selectable: Readonly<Record<string, (object: T) => string>>,
+): (object: T) => boolean {
+  const labels = parseLabelSelector(labelSelector);
+  const fields = parseFieldSelector(fieldSelector, Object.keys(selectable));
+  if (labels.length === 0 && fields.length === 0) return () => true;
+  return (object) =>
+    matchesLabels(labels, object.metadata.labels) &&
+    fields.every((r) => {
+      const value = selectable[r.field]?.(object) ?? '';
+      return r.op === '=' ? value === r.value : value !== r.value;
+    });
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { NamespacePhases } from '../namespaces/lifecycle.ts';
 import type { Storage } from '../storage/storage.ts';
+import { WatchHub, type WatchOptions } from '../watch/hub.ts';
 import type { Authenticator, UserInfo } from './authn/types.ts';
 import { peerChain } from './authn/x509.ts';
 import type { Authorizer } from './authz/types.ts';
@@ -36,6 +37,7 @@ export interface APIServerConfig {
   logger: Logger;
   maxBodyBytes: number;
   fanout: { concurrency: number; timeoutMs: number };
+  watch: WatchOptions;
   version: VersionInfo;
   /** Readiness of the process (e.g. caches synced), served at /readyz on the secure port too. */
   ready: () => boolean;
@@ -58,12 +60,21 @@ export class APIServer {
   readonly #server: Server;
   readonly #resources: readonly ResourceInfo[];
   readonly #plurals: Set<string>;
+  readonly #scopes: NamespaceScopes;
+  readonly #watch: WatchHub;
   #inflight = 0;
 
   constructor(config: APIServerConfig) {
     this.#config = config;
     this.#resources = config.storages.map((s) => s.info);
     this.#plurals = new Set(this.#resources.map((r) => r.plural));
+    this.#scopes = new NamespaceScopes(config.resolver, config.namespaces);
+    this.#watch = new WatchHub({
+      ...config.watch,
+      namespaces: this.#scopes,
+      metrics: config.metrics,
+      logger: config.logger.child({ component: 'watch' }),
+    });
     this.#app.proxy = false;
     this.#app.silent = true;
     this.#app.use((ctx, next) => this.#observe(ctx, next));
@@ -117,8 +128,9 @@ export class APIServer {
     return { port };
   }
 
-  /** Stops accepting connections, lets in-flight requests finish (bounded), closes idle ones. */
+  /** Ends watches cleanly, stops accepting connections, lets in-flight requests finish (bounded), closes idle ones. */
   async stop(graceMs = 10_000): Promise<void> {
+    this.#watch.stop();
     const closed = new Promise<void>((resolve) => {
       this.#server.close(() => {
         resolve();
@@ -246,12 +258,11 @@ export class APIServer {
     });
 
     const handlers = new Map<string, ResourceHandler<KubeObject & { spec: object }>>();
-    const scopes = new NamespaceScopes(this.#config.resolver, this.#config.namespaces);
     for (const storage of this.#config.storages) {
       handlers.set(
         storage.info.plural,
-        new ResourceHandler(storage, {
-          scopes,
+        new ResourceHandler(storage, this.#watch.resource(storage), {
+          scopes: this.#scopes,
           maxBodyBytes: this.#config.maxBodyBytes,
           listAll: (storage, namespaces, context) =>
             listAllNamespaces(storage, namespaces, context, { ...this.#config.fanout, metrics: this.#config.metrics }),

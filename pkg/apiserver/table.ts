@@ -1,3 +1,4 @@
+import { partialObjectMetadata } from '../api/meta/partial-object-metadata.ts';
 import type { KubeObject, Table, TableColumnDefinition } from '../api/meta/types.ts';
 import type { IncludeObject } from './negotiation.ts';
 
@@ -46,13 +47,12 @@ export function toTable<T extends KubeObject>(
   row: (object: T) => unknown[],
   items: T[],
   includeObject: IncludeObject,
-  resourceVersion?: string,
 ): Table {
   const now = Date.now();
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
-    metadata: resourceVersion ? { resourceVersion } : {},
+    metadata: {},
     columnDefinitions: [...columns],
     rows: items.map((item) => {
       const cells = row(item).map((value, i) => {
@@ -60,11 +60,7 @@ export function toTable<T extends KubeObject>(
         return column ? cellValue(column, value, now) : value;
       });
       if (includeObject === 'None') return { cells };
-      const object =
-        includeObject === 'Object'
-          ? item
-          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: item.metadata };
-      return { cells, object };
+      return { cells, object: includeObject === 'Object' ? item : partialObjectMetadata(item) };
     }),
   };
 }

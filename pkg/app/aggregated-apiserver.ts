@@ -82,6 +82,14 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
     logger: logger.child({ component: 'apiserver' }),
     maxBodyBytes: o.maxRequestBodyBytes,
     fanout: { concurrency: o.fanoutConcurrency, timeoutMs: o.coderRequestTimeoutMs },
+    watch: {
+      pollIntervalMs: o.watchPollIntervalMs,
+      bookmarkIntervalMs: o.watchBookmarkIntervalMs,
+      historySize: o.watchHistorySize,
+      bufferSize: o.watchBufferSize,
+      minRequestTimeoutMs: o.minRequestTimeoutMs,
+      membershipIntervalMs: 1000,
+    },
     version: versionInfo(),
     ready: () => deps.ready() && security.ready(),
   });

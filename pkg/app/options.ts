@@ -38,6 +38,10 @@ export interface Options {
   workspaceBuildWaitMs: number;
   fanoutConcurrency: number;
   watchPollIntervalMs: number;
+  watchBookmarkIntervalMs: number;
+  watchHistorySize: number;
+  watchBufferSize: number;
+  minRequestTimeoutMs: number;
   maxRequestBodyBytes: number;
   shutdownGracePeriodMs: number;
 }
@@ -138,18 +142,55 @@ export function buildCommand(): Command {
         .default(20_000, '20s'),
     )
     .addOption(opt('--fanout-concurrency <n>', 'namespaces queried at once by all-namespaces requests').argParser(integer(1, 1024)).default(16))
-    .addOption(opt('--watch-poll-interval <duration>', 'how often watches poll Coder for changes').argParser(durationMs).default(10_000, '10s'))
+    .addOption(
+      opt('--watch-poll-interval <duration>', 'how often a namespace with open watches is read from Coder for changes made outside Kubernetes (jittered ±20%)')
+        .argParser(durationMs)
+        .default(5000, '5s'),
+    )
+    .addOption(
+      opt('--watch-bookmark-interval <duration>', 'how often watches that allow bookmarks get a BOOKMARK event')
+        .argParser(durationMs)
+        .default(60_000, '1m'),
+    )
+    .addOption(
+      opt('--watch-history-size <n>', 'changes kept per namespace and resource for watches that resume from a resourceVersion (older ones get 410 Expired)')
+        .argParser(integer(10, 1_000_000))
+        .default(2000),
+    )
+    .addOption(
+      opt('--watch-buffer-size <n>', 'changes a watch may fall behind its client before it is closed (the client lists again; counted in coder_k8s_watch_events_dropped_total)')
+        .argParser(integer(1, 1_000_000))
+        .default(1000),
+    )
+    .addOption(
+      opt('--min-request-timeout <duration>', 'watches without timeoutSeconds end after between one and two times this; timeoutSeconds is capped at twice this')
+        .argParser(durationMs)
+        .default(30 * 60_000, '30m'),
+    )
     .addOption(opt('--max-request-body-bytes <n>', 'largest request body accepted').argParser(bytes).default(6 * 1024 * 1024, '6Mi'))
     .addOption(opt('--shutdown-grace-period <duration>', 'how long in-flight requests may finish on SIGTERM').argParser(durationMs).default(20_000, '20s'))
     .showHelpAfterError('(run coder-k8s --help for usage)')
     .allowExcessArguments(false);
 }
 
-interface RawOptions extends Omit<Options, 'coderRequestTimeoutMs' | 'templateBuildWaitMs' | 'workspaceBuildWaitMs' | 'watchPollIntervalMs' | 'maxRequestBodyBytes' | 'shutdownGracePeriodMs'> {
+interface RawOptions
+  extends Omit<
+    Options,
+    | 'coderRequestTimeoutMs'
+    | 'templateBuildWaitMs'
+    | 'workspaceBuildWaitMs'
+    | 'watchPollIntervalMs'
+    | 'watchBookmarkIntervalMs'
+    | 'minRequestTimeoutMs'
+    | 'maxRequestBodyBytes'
+    | 'shutdownGracePeriodMs'
+  > {
   coderRequestTimeout: number;
   templateBuildWait: number;
   workspaceBuildWait: number;
   watchPollInterval: number;
+  watchBookmarkInterval: number;
+  minRequestTimeout: number;
   maxRequestBodyBytes: number;
   shutdownGracePeriod: number;
 }
@@ -165,6 +206,8 @@ export function parseOptions(argv: string[]): Options {
     templateBuildWaitMs: raw.templateBuildWait,
     workspaceBuildWaitMs: raw.workspaceBuildWait,
     watchPollIntervalMs: raw.watchPollInterval,
+    watchBookmarkIntervalMs: raw.watchBookmarkInterval,
+    minRequestTimeoutMs: raw.minRequestTimeout,
     maxRequestBodyBytes: raw.maxRequestBodyBytes,
     shutdownGracePeriodMs: raw.shutdownGracePeriod,
   };
@@ -178,6 +221,13 @@ function validate(o: Options): void {
   }
   if (o.templateBuildWaitMs >= 60_000) {
     throw new Error("--template-build-wait must be under 60s: kube-apiserver's proxy gives up on aggregated requests after 60s");
+  }
+  for (const [flag, ms] of [
+    ['--watch-poll-interval', o.watchPollIntervalMs],
+    ['--watch-bookmark-interval', o.watchBookmarkIntervalMs],
+    ['--min-request-timeout', o.minRequestTimeoutMs],
+  ] as const) {
+    if (ms < 100) throw new Error(`${flag} must be at least 100ms, got ${ms}ms`);
   }
   if (o.coderSessionToken && o.coderSessionTokenFile) {
     throw new Error('--coder-session-token and --coder-session-token-file are mutually exclusive');

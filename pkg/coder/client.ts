@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { CoderApiError } from './errors.ts';
@@ -41,6 +42,15 @@ interface RawResponse {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+const requestCount = new AsyncLocalStorage<{ count: number }>();
+
+/** Runs `work` and counts the Coder requests it sends (retries included), for the cost of watch reads. */
+export async function countCoderRequests<R>(work: () => Promise<R>): Promise<{ value: R; requests: number }> {
+  const counter = { count: 0 };
+  const value = await requestCount.run(counter, work);
+  return { value, requests: counter.count };
+}
 
 /**
  * Typed client for the parts of Coder's REST API coder-k8s uses. Connections are
@@ -300,6 +310,8 @@ export class CoderClient {
       body = JSON.stringify(options.json);
       headers['Content-Type'] = 'application/json';
     }
+    const counter = requestCount.getStore();
+    if (counter) counter.count++;
     const started = performance.now();
     const remaining = Math.max(1, deadline - Date.now());
     try {

@@ -22,6 +22,10 @@ export interface Metrics {
   readonly reconcileDuration: Histogram<'controller'>;
   readonly workqueueDepth: Gauge<'name'>;
   readonly leader: Gauge<'lease'>;
+  readonly watchers: Gauge<'resource'>;
+  readonly watchEventsDropped: Counter<'resource' | 'reason'>;
+  readonly watchPollDuration: Histogram<'resource' | 'result'>;
+  readonly watchReadCoderRequests: Histogram<'resource'>;
 }
 
 export interface MetricsOptions {
@@ -139,6 +143,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: `${PREFIX}leader_election_master_status`,
       help: '1 while this replica holds the leader Lease, else 0.',
       labelNames: ['lease'] as const,
+      registers,
+    }),
+    watchers: new Gauge({
+      name: `${PREFIX}watchers`,
+      help: 'Open watches, by resource.',
+      labelNames: ['resource'] as const,
+      registers,
+    }),
+    watchEventsDropped: new Counter({
+      name: `${PREFIX}watch_events_dropped_total`,
+      help: 'Changes a watch never sent because it was closed for falling behind (its client lists again), by resource and reason.',
+      labelNames: ['resource', 'reason'] as const,
+      registers,
+    }),
+    watchPollDuration: new Histogram({
+      name: `${PREFIX}watch_poll_duration_seconds`,
+      help: 'Time to read one namespace from Coder for its watches, by resource and result.',
+      labelNames: ['resource', 'result'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    watchReadCoderRequests: new Histogram({
+      name: `${PREFIX}watch_read_coder_requests`,
+      help: 'Coder requests one watch read of a namespace made (pages of workspaces, template versions not cached), by resource.',
+      labelNames: ['resource'] as const,
+      buckets: [1, 2, 3, 5, 10, 20, 50, 100, 200],
       registers,
     }),
   };

@@ -18,6 +18,10 @@ export interface Storage<T extends KubeObject> {
   readonly info: ResourceInfo;
   readonly columns: readonly TableColumnDefinition[];
   row(object: T): unknown[];
+  /** Fields a field selector may name, and their values (sample-apiserver's GetAttrs): one definition for LIST and WATCH. */
+  readonly selectableFields: Readonly<Record<string, (object: T) => string>>;
+  /** The object as LIST and WATCH show it: what only GET reads left out. */
+  listView(object: T): T;
   get(ctx: StorageContext, name: string): Promise<T>;
   list(ctx: StorageContext): Promise<T[]>;
   create(ctx: StorageContext, object: T): Promise<T>;
@@ -25,3 +29,9 @@ export interface Storage<T extends KubeObject> {
   update(ctx: StorageContext, current: T, desired: T): Promise<T>;
   delete(ctx: StorageContext, current: T): Promise<DeleteResult<T>>;
 }
+
+/** The field selectors every resource supports, as kube-apiserver supports them for every kind. */
+export const OBJECT_META_FIELDS = {
+  'metadata.name': (o: KubeObject) => o.metadata.name ?? '',
+  'metadata.namespace': (o: KubeObject) => o.metadata.namespace ?? '',
+} as const;

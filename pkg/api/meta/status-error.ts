@@ -148,6 +148,11 @@ export function serviceUnavailable(message: string, retryAfterSeconds?: number):
   );
 }
 
+/** 410 Gone, reason Expired: the resourceVersion is outside the window; list again. */
+export function expired(message: string): StatusError {
+  return new StatusError(410, 'Expired', message);
+}
+
 export function timeout(message: string): StatusError {
   return new StatusError(504, 'Timeout', message);
 }

@@ -2,7 +2,7 @@ import type { BuildState, CoderTemplateStatus } from '../../api/aggregation/v1al
 import { API_VERSION, LABEL_ORGANIZATION, type CoderTemplate } from '../../api/aggregation/v1alpha1/types.ts';
 import { templateObjectName } from '../../api/aggregation/v1alpha1/names.ts';
 import type { Template, TemplateVersion } from '../../coder/types.ts';
-import { withResourceVersion } from '../resource-version.ts';
+import { templateConditions } from '../conditions.ts';
 import { kubeTime } from '../time.ts';
 
 export function buildState(version: TemplateVersion): BuildState {
@@ -18,7 +18,7 @@ export function buildState(version: TemplateVersion): BuildState {
 
 export interface TemplateParts {
   active?: TemplateVersion | undefined;
-  /** The newest version, reported only when it is not the active one. */
+  /** The newest version (GET reads it), reported only when it is not the active one. */
   latest?: TemplateVersion | undefined;
   files?: Record<string, string> | undefined;
   omittedFiles?: string[] | undefined;
@@ -36,6 +36,7 @@ export function toCoderTemplate(namespace: string, template: Template, parts: Te
   if (parts.active) status.activeVersionBuild = buildState(parts.active);
   if (parts.omittedFiles && parts.omittedFiles.length > 0) status.omittedFiles = parts.omittedFiles;
   if (parts.latest && parts.latest.id !== template.active_version_id) status.latestVersionBuild = buildState(parts.latest);
+  status.conditions = templateConditions(status.activeVersionBuild, parts.latest ? { build: status.latestVersionBuild } : undefined);
 
   const object: CoderTemplate = {
     apiVersion: API_VERSION,
@@ -58,5 +59,5 @@ export function toCoderTemplate(namespace: string, template: Template, parts: Te
   };
   const created = kubeTime(template.created_at);
   if (created) object.metadata.creationTimestamp = created;
-  return withResourceVersion(object);
+  return object;
 }

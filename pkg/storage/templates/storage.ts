@@ -26,7 +26,7 @@ import { isJobActive, waitForTemplateVersion } from '../build-wait.ts';
 import { toStatusError } from '../coder-errors.ts';
 import type { StorageContext } from '../context.ts';
 import { organizationByName, withOrganization } from '../lookups.ts';
-import type { DeleteResult, Storage } from '../storage.ts';
+import { OBJECT_META_FIELDS, type DeleteResult, type Storage } from '../storage.ts';
 import {
   DEFAULT_FILE_LIMITS,
   packTemplateFiles,
@@ -65,6 +65,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     { name: 'ID', type: 'string', format: '', description: 'Coder template ID.', priority: 1 },
   ];
 
+  readonly selectableFields = OBJECT_META_FIELDS;
+
   readonly #options: TemplateStorageOptions;
   readonly #limits: FileLimits;
   readonly #versions = new TerminalVersionCache();
@@ -91,6 +93,13 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       s.deprecated ?? false,
       s.id ?? '',
     ];
+  }
+
+  /** Without spec.files, status.omittedFiles, status.latestVersionBuild and the conditions that need the newest version. */
+  listView(t: CoderTemplate): CoderTemplate {
+    const { files: _files, ...spec } = t.spec;
+    const { omittedFiles: _omitted, latestVersionBuild: _latest, conditions, ...status } = t.status ?? {};
+    return { ...t, spec, status: { ...status, ...(conditions ? { conditions: conditions.filter((c) => c.type === 'Ready') } : {}) } };
   }
 
   async get(ctx: StorageContext, name: string): Promise<CoderTemplate> {
@@ -197,7 +206,9 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     if (causes.length > 0) throw invalid(ref, causes);
     const files = filesChanged && desired.spec.files ? validateTemplateFiles(desired.spec.files, this.#limits) : undefined;
     const meta = changedMeta(current.spec, desired.spec);
-    if (ctx.dryRun || (!files && !meta)) {
+    // Nothing to change: the object is what it was (and keeps its resourceVersion).
+    if (!files && !meta) return current;
+    if (ctx.dryRun) {
       return { ...current, spec: { ...current.spec, ...pickMeta(desired.spec), ...(files ? { files: Object.fromEntries(files) } : {}) } };
     }
 

@@ -8,7 +8,7 @@ import {
 } from '../../api/aggregation/v1alpha1/types.ts';
 import { workspaceObjectName } from '../../api/aggregation/v1alpha1/names.ts';
 import type { Workspace, WorkspaceStatus } from '../../coder/types.ts';
-import { withResourceVersion } from '../resource-version.ts';
+import { workspaceConditions } from '../conditions.ts';
 import { kubeTime } from '../time.ts';
 
 const RUNNING_STATES: readonly WorkspaceStatus[] = ['pending', 'starting', 'running'];
@@ -35,6 +35,7 @@ export function toCoderWorkspace(namespace: string, w: Workspace): CoderWorkspac
   if (deadline) status.autoShutdown = deadline;
   const lastUsed = kubeTime(w.last_used_at);
   if (lastUsed) status.lastUsedAt = lastUsed;
+  status.conditions = workspaceConditions(build);
 
   const object: CoderWorkspace = {
     apiVersion: API_VERSION,
@@ -66,5 +67,5 @@ export function toCoderWorkspace(namespace: string, w: Workspace): CoderWorkspac
     const since = kubeTime(build.created_at);
     if (since) object.metadata.deletionTimestamp = since;
   }
-  return withResourceVersion(object);
+  return object;
 }

@@ -12,7 +12,7 @@ import { isJobActive, waitForWorkspaceBuild } from '../build-wait.ts';
 import { toStatusError } from '../coder-errors.ts';
 import type { StorageContext } from '../context.ts';
 import { organizationByName } from '../lookups.ts';
-import type { DeleteResult, Storage } from '../storage.ts';
+import { OBJECT_META_FIELDS, type DeleteResult, type Storage } from '../storage.ts';
 import { toCoderWorkspace } from './convert.ts';
 
 export interface WorkspaceStorageOptions {
@@ -39,6 +39,8 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     { name: 'Auto-Shutdown', type: 'string', format: 'date-time', description: 'When the workspace stops automatically.', priority: 1 },
   ];
 
+  readonly selectableFields = OBJECT_META_FIELDS;
+
   readonly #options: WorkspaceStorageOptions;
   /**
    * The newest queued transition per workspace ID: a later update supersedes an earlier
@@ -64,6 +66,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
       s.lastUsedAt ?? '',
       s.autoShutdown ?? '',
     ];
+  }
+
+  listView(w: CoderWorkspace): CoderWorkspace {
+    return w;
   }
 
   async get(ctx: StorageContext, name: string): Promise<CoderWorkspace> {
@@ -168,7 +174,7 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     if (ctx.dryRun) return { ...current, spec: { ...have, ...want, running } };
     // Whatever this update decides supersedes a transition queued by an earlier one.
     this.#intents.delete(current.metadata.uid ?? '');
-    if (!transition && !ttlChanged && !autostartChanged) return { ...current, spec: { ...have, ...want, running } };
+    if (!transition && !ttlChanged && !autostartChanged) return current;
 
     const coder = ctx.backend.coder;
     const id = current.metadata.uid ?? '';

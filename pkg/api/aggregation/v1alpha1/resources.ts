@@ -3,8 +3,8 @@ import type { ResourceRef } from '../../meta/status-error.ts';
 import { CoderTemplateSpec, CoderTemplateStatus, CoderWorkspaceSpec, CoderWorkspaceStatus } from './schema.ts';
 import { GROUP, VERSION } from './types.ts';
 
-export const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update'] as const;
-export type Verb = (typeof VERBS)[number] | 'watch' | 'deletecollection';
+export const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] as const;
+export type Verb = (typeof VERBS)[number] | 'deletecollection';
 
 /** Static facts about one served resource: discovery, OpenAPI and validation read these. */
 export interface ResourceInfo {

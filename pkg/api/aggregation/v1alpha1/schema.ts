@@ -25,6 +25,27 @@ export const BuildState = Type.Object(
 );
 export type BuildState = Static<typeof BuildState>;
 
+export const Condition = Type.Object(
+  {
+    type: Type.String(description('Condition type: Ready, Building or Failed.')),
+    status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], description('True, False or Unknown.')),
+    reason: Type.String(description('One-word CamelCase reason for the status.')),
+    message: Type.String(description('Human-readable detail, such as Coder\'s build error.')),
+    lastTransitionTime: Type.String({ format: 'date-time', description: 'When the Coder build that decides this condition started or finished.' }),
+  },
+  description('A metav1.Condition, derived from Coder on every read.'),
+);
+export type Condition = Static<typeof Condition>;
+
+const conditions = (text: string) =>
+  Type.Optional(
+    Type.Array(Condition, {
+      description: text,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    }),
+  );
+
 export const CoderTemplateSpec = Type.Object(
   {
     organization: Type.String(
@@ -70,6 +91,9 @@ export const CoderTemplateStatus = Type.Object(
       description:
         'Build state of the newest version when it is not the active one: a build still running (it is promoted when it succeeds) or one that failed.',
     }),
+    conditions: conditions(
+      'Ready: the active version built. Building and Failed (GET only, since they need the newest version): a newer version is building, or failed to build.',
+    ),
   },
   description('Observed state of a Coder template.'),
 );
@@ -117,6 +141,9 @@ export const CoderWorkspaceStatus = Type.Object(
       Type.String({ format: 'date-time', description: 'When the running workspace will be stopped automatically.' }),
     ),
     lastUsedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Last time the workspace was used.' })),
+    conditions: conditions(
+      'Ready: the latest build succeeded and the workspace is in its desired power state. Building: a build is in progress. Failed: the latest build failed (with Coder\'s error).',
+    ),
   },
   description('Observed state of a Coder workspace.'),
 );
