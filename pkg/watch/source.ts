@@ -114,18 +114,17 @@ export class EventSource<T extends KubeObject> {
 
   /** A full read that started at position `readStart` (wall clock `readAtMs`); returns the snapshot. */
   applyList(items: readonly T[], readStart: number, readAtMs = Date.now()): T[] {
-    const seen = new Set<string>();
-    for (const item of items) {
-      const key = keyOf(item);
-      seen.add(key);
+    const listed = new Map(items.map((item) => [keyOf(item), item]));
+    // Deletions first: a client keyed by name must see a re-created object's old version
+    // go before the new one arrives.
+    for (const [key, entry] of this.#entries) {
+      if (!listed.has(key) && entry.counter <= readStart) this.#remove(key, entry);
+    }
+    for (const [key, item] of listed) {
       const entry = this.#entries.get(key);
       if (entry && entry.counter > readStart) continue;
       if ((this.#tombstones.get(key) ?? -1) > readStart) continue;
       this.#put(key, item, entry);
-    }
-    for (const [key, entry] of this.#entries) {
-      if (seen.has(key) || entry.counter > readStart) continue;
-      this.#remove(key, entry);
     }
     for (const [key, at] of this.#tombstones) if (at <= readStart) this.#tombstones.delete(key);
     this.#complete = true;
