@@ -88,6 +88,12 @@ async function list(namespace: string): Promise<{ items: Obj[]; resourceVersion:
   return { items, resourceVersion: events.listResourceVersion() };
 }
 
+/** A write through the server: Coder changes, and the result is published. */
+function write(namespace: string, object: Obj): void {
+  coder.set(namespace, [...(coder.get(namespace) ?? []).filter((o) => o.metadata.name !== object.metadata.name), object]);
+  events.observe(namespace, object, events.mark());
+}
+
 async function watch(overrides: Partial<WatchRequest<Obj>> = {}): Promise<RecordingSink> {
   const sink = new RecordingSink();
   await events.watch(request(overrides), sink);
@@ -213,20 +219,36 @@ describe('watch: delivery', () => {
     expect(sink.ended).toBe(true);
   });
 
-  it('closes a watcher that falls behind with a 410 ERROR and counts what it missed; others see everything', async () => {
+  it('closes a watcher that stays behind with a 410 ERROR and counts what it missed; others see everything', async () => {
+    jest.useFakeTimers();
     const { resourceVersion } = await list('a');
     const slow = await watch({ namespace: 'a', resourceVersion });
     const fast = await watch({ namespace: 'a', resourceVersion });
     slow.accepting = false;
     for (let v = 1; v <= 5; v++) {
-      events.observe('a', obj('a', 'a1', v), events.mark());
+      write('a', obj('a', 'a1', v));
       fast.drain();
     }
     expect(fast.summary()).toEqual([1, 2, 3, 4, 5].map((v) => `MODIFIED a/a1:${String(v)}`));
+    expect(slow.summary()).toEqual(['MODIFIED a/a1:1']);
+    await jest.advanceTimersByTimeAsync(2100);
     expect(slow.summary()).toEqual(['MODIFIED a/a1:1', 'ERROR 410']);
     expect(slow.ended).toBe(true);
     expect(await metrics.registry.getSingleMetricAsString('coder_k8s_watch_events_dropped_total')).toContain(
       'coder_k8s_watch_events_dropped_total{resource="coderworkspaces",reason="slow_watcher"} 4',
     );
+  });
+
+  it('lets a watcher catch up after a burst larger than its buffer', async () => {
+    jest.useFakeTimers();
+    const { resourceVersion } = await list('a');
+    const bursty = await watch({ namespace: 'a', resourceVersion });
+    bursty.accepting = false;
+    for (let v = 1; v <= 5; v++) write('a', obj('a', 'a1', v));
+    await jest.advanceTimersByTimeAsync(1000);
+    bursty.drain();
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(bursty.summary()).toEqual([1, 2, 3, 4, 5].map((v) => `MODIFIED a/a1:${String(v)}`));
+    expect(bursty.ended).toBe(false);
   });
 });

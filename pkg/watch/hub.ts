@@ -11,6 +11,9 @@ import { EventSource, type PollReport } from './source.ts';
 import type { Change, WatchSink } from './types.ts';
 import { Watcher } from './watcher.ts';
 
+/** How long a watcher's backlog may stay over --watch-buffer-size before it is closed. */
+const OVERFLOW_GRACE_MS = 2000;
+
 /** Which namespaces are served, and by which Coder (the API server's NamespaceScopes). */
 export interface ServedNamespaces {
   scope(namespace: string): Promise<NamespaceScope>;
@@ -22,7 +25,7 @@ export interface WatchOptions {
   pollIntervalMs: number;
   /** Changes kept per source for watches that resume from a resourceVersion. */
   historySize: number;
-  /** Live changes a watcher may hold unsent before it is closed as too slow. */
+  /** Live changes a watcher may hold unsent (for more than two seconds) before it is closed as too slow. */
   bufferSize: number;
   bookmarkIntervalMs: number;
   /** Watches without timeoutSeconds end after between one and two times this; timeoutSeconds is capped at twice it. */
@@ -212,6 +215,7 @@ export class ResourceEvents<T extends KubeObject> {
         : this.#o.minRequestTimeoutMs * (1 + Math.random());
     const watcher = new Watcher<T>(sink, {
       bufferSize: this.#o.bufferSize,
+      graceMs: OVERFLOW_GRACE_MS,
       matches: request.matches,
       timeoutMs,
       ...(request.allowWatchBookmarks

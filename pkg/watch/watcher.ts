@@ -3,8 +3,10 @@ import type { KubeObject } from '../api/meta/types.ts';
 import type { Change, WatchEvent, WatchSink } from './types.ts';
 
 export interface WatcherOptions<T> {
-  /** Live changes a watcher may hold unsent before it is closed as too slow. */
+  /** Live changes a watcher may hold unsent for longer than `graceMs` before it is closed as too slow. */
   bufferSize: number;
+  /** How long a burst may keep the backlog above bufferSize while the client catches up. */
+  graceMs: number;
   /** The client's label and field selectors. */
   matches: (object: T) => boolean;
   /** Periodic BOOKMARKs (allowWatchBookmarks), each at the position the watcher has reached. */
@@ -26,7 +28,8 @@ interface Queued<T> {
  * One client's watch: filters changes through its selectors (an object that stops
  * matching is DELETED for it, one that starts matching ADDED, as in kube-apiserver),
  * queues what the transport cannot take yet, and closes with a 410 ERROR event when its
- * queue overflows, so the client lists again instead of silently missing changes.
+ * backlog stays over the buffer size, so the client lists again instead of silently
+ * missing changes.
  */
 export class Watcher<T extends KubeObject> {
   readonly #sink: WatchSink<T>;
@@ -36,6 +39,7 @@ export class Watcher<T extends KubeObject> {
   #bounded = 0;
   #blocked = false;
   #closed = false;
+  #overflowCheck: NodeJS.Timeout | undefined;
 
   constructor(sink: WatchSink<T>, options: WatcherOptions<T>) {
     this.#sink = sink;
@@ -103,6 +107,7 @@ export class Watcher<T extends KubeObject> {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
+    clearTimeout(this.#overflowCheck);
     this.#queue.length = 0;
     this.#sink.end();
     this.#o.onClose();
@@ -112,11 +117,15 @@ export class Watcher<T extends KubeObject> {
     if (this.#closed) return;
     this.#queue.push({ event, bounded });
     if (bounded) this.#bounded++;
-    if (this.#bounded > this.#o.bufferSize) {
-      this.#overflow();
-      return;
-    }
     this.#flush();
+    if (this.#bounded > this.#o.bufferSize && !this.#overflowCheck) {
+      // A burst (one poll can change every object) is not a slow client: give it time.
+      this.#overflowCheck = setTimeout(() => {
+        this.#overflowCheck = undefined;
+        if (this.#bounded > this.#o.bufferSize) this.#overflow();
+      }, this.#o.graceMs);
+      this.#overflowCheck.unref();
+    }
   }
 
   #flush(): void {
@@ -134,7 +143,7 @@ export class Watcher<T extends KubeObject> {
     this.#queue.length = 0;
     this.#sink.write({
       type: 'ERROR',
-      status: expired(`the watch fell more than ${this.#o.bufferSize} changes behind and was closed; list again`).status,
+      status: expired(`the watch stayed more than ${this.#o.bufferSize} changes behind for ${this.#o.graceMs}ms and was closed; list again`).status,
     });
     this.close();
   }

@@ -15,6 +15,8 @@ import { createMetrics, type Metrics } from '../../pkg/metrics/metrics.ts';
 import type { NamespacePhases } from '../../pkg/namespaces/lifecycle.ts';
 import { startFakeCoder, type FakeCoder, type FakeCoderOptions } from '../fakes/coderd/index.ts';
 
+import { openWatch, type OpenedWatch } from './watch-client.ts';
+
 export { eventually } from '../util/eventually.ts';
 
 export const NAMESPACE = 'coder';
@@ -57,6 +59,8 @@ export interface Harness {
   authorizer: RecordingAuthorizer;
   baseUrl: string;
   request<T = any>(method: string, path: string, options?: RequestOptions, as?: Identity): Promise<Response<T>>;
+  /** Opens a streaming watch (`path` carries the query, watch=true included). */
+  watch(path: string, accept?: string): Promise<OpenedWatch>;
   close(): Promise<void>;
 }
 
@@ -144,8 +148,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
       return { status: res.statusCode, headers: res.headers, body: parsed as never, text };
     },
+    watch(path, accept) {
+      return openWatch(baseUrl + path, agentFor('admin'), accept);
+    },
     async close() {
-      await Promise.all([...agents.values()].map((a) => a.close()));
+      await Promise.all([...agents.values()].map((a) => a.destroy()));
       await api.stop();
       await fake.close();
       await rm(dir, { recursive: true, force: true });
