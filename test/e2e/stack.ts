@@ -38,14 +38,14 @@ export interface E2E extends Stack {
   stop(): Promise<void>;
 }
 
-export async function startE2E(): Promise<E2E> {
+export async function startE2E(productFlags: string[] = []): Promise<E2E> {
   const dir = await mkdtemp(join(tmpdir(), 'coder-k8s-e2e-'));
   const fake = await startFakeCoder({ buildTimings: { pendingMs: 20, runningMs: 80 } });
   const tokenFile = join(dir, 'coder-token');
   await writeFile(tokenFile, fake.adminToken, { mode: 0o600 });
   let stack: Stack;
   try {
-    stack = await startStack({ stateDir: dir, mode: { kind: 'static', coderUrl: fake.url, coderTokenFile: tokenFile }, namespaces: [NAMESPACE] });
+    stack = await startStack({ stateDir: dir, mode: { kind: 'static', coderUrl: fake.url, coderTokenFile: tokenFile }, namespaces: [NAMESPACE], productFlags });
   } catch (err) {
     await clusterDown(join(dir, 'cluster'), true).catch(() => undefined);
     await fake.close();
@@ -69,10 +69,12 @@ export async function startE2E(): Promise<E2E> {
  * Starts one stack for the calling test file (beforeAll) and stops it (afterAll). The
  * returned object is filled in once the stack is up, so tests use it as a plain E2E.
  */
-export function useE2E(hooks: { setup?: (e: E2E) => Promise<void>; teardown?: () => Promise<void> } = {}): E2E {
+export function useE2E(
+  hooks: { setup?: (e: E2E) => Promise<void>; teardown?: () => Promise<void>; productFlags?: string[] } = {},
+): E2E {
   const e = {} as E2E;
   beforeAll(async () => {
-    Object.assign(e, await startE2E());
+    Object.assign(e, await startE2E(hooks.productFlags));
     await hooks.setup?.(e);
   }, STACK_TIMEOUT_MS);
   afterAll(async () => {

@@ -13,6 +13,8 @@ export interface OpenedWatch {
   headers: Record<string, string | string[] | undefined>;
   /** Every event received so far. */
   events: WireEvent[];
+  /** performance.now() when each event arrived. */
+  receivedAt: number[];
   /** The body when the server answered with an error instead of a stream. */
   error?: any;
   ended: boolean;
@@ -30,11 +32,13 @@ export async function openWatch(url: string, dispatcher: Dispatcher, accept = 'a
   const abort = new AbortController();
   const res = await request(url, { method: 'GET', headers: { accept }, dispatcher, signal: abort.signal });
   const events: WireEvent[] = [];
+  const receivedAt: number[] = [];
   let buffered = '';
   const watch: OpenedWatch = {
     status: res.statusCode,
     headers: res.headers,
     events,
+    receivedAt,
     ended: false,
     async next(what, match, timeoutMs = 15_000) {
       return eventually(what, () => Promise.resolve(events.find(match)), timeoutMs);
@@ -64,7 +68,9 @@ export async function openWatch(url: string, dispatcher: Dispatcher, accept = 'a
     while ((newline = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      if (line.trim()) events.push(JSON.parse(line) as WireEvent);
+      if (!line.trim()) continue;
+      events.push(JSON.parse(line) as WireEvent);
+      receivedAt.push(performance.now());
     }
   });
   res.body.on('end', () => {
