@@ -1,3 +1,4 @@
+import type { Context } from 'koa';
 import { notAcceptable } from '../api/meta/status-error.ts';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -52,6 +53,13 @@ export function negotiate(accept: string | undefined, offered: Offered = {}): Re
   if (offered.table) forms.push('application/json;as=Table;v=v1;g=meta.k8s.io');
   if (offered.metadata) forms.push(`application/json;as=${offered.metadata};v=v1;g=meta.k8s.io`);
   throw notAcceptable(`only the following media types are accepted: ${forms.join(', ')}`);
+}
+
+/** negotiate() for a request; the form is kept in ctx.state.form for the request log. */
+export function negotiateRequest(ctx: Context, offered: Offered = {}): ResponseForm {
+  const form = negotiate(ctx.get('accept'), offered);
+  (ctx.state as { form?: ResponseForm }).form = form;
+  return form;
 }
 
 export function parseIncludeObject(value: string | undefined): IncludeObject {

@@ -20,7 +20,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { ResourceEvents } from '../watch/hub.ts';
 import { ResourceVersionClock, preconditionHolds } from '../watch/resource-version.ts';
 import { parseDeleteOptions } from './delete-options.ts';
-import { negotiate, parseIncludeObject } from './negotiation.ts';
+import { negotiateRequest, parseIncludeObject } from './negotiation.ts';
 import { compareObjects, paginate, parseLimit } from './paging.ts';
 import { applyConfiguration, applyPatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { renderList, renderObject } from './representation.ts';
@@ -84,7 +84,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
       await serveWatch(ctx, this.#storage, this.#events, namespace, selection);
       return;
     }
-    const form = negotiate(ctx.get('accept'), { table: true, metadata: 'PartialObjectMetadataList' });
+    const form = negotiateRequest(ctx, { table: true, metadata: 'PartialObjectMetadataList' });
     const limit = parseLimit(queryString(ctx, 'limit'));
     const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
     const cacheable = this.#listResourceVersion(ctx);
@@ -151,7 +151,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async get(ctx: Context, namespace: string, name: string): Promise<void> {
-    const form = negotiate(ctx.get('accept'), { table: true, metadata: 'PartialObjectMetadata' });
+    const form = negotiateRequest(ctx, { table: true, metadata: 'PartialObjectMetadata' });
     const sctx = this.#context(await this.#backendOf(namespace, name), false);
     const start = this.#events.mark();
     const object = this.#events.observe(namespace, await this.#storage.get(sctx, name), start);
@@ -171,7 +171,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async create(ctx: Context, namespace: string): Promise<void> {
-    negotiate(ctx.get('accept'));
+    negotiateRequest(ctx);
     const dryRun = dryRunOf(ctx);
     const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
     const object = this.#prepare(validated.object, namespace, undefined);
@@ -185,7 +185,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async update(ctx: Context, namespace: string, name: string): Promise<void> {
-    negotiate(ctx.get('accept'));
+    negotiateRequest(ctx);
     const dryRun = dryRunOf(ctx);
     const validated = validateObject<T>(this.#storage.info, await readObjectBody(ctx, this.#options.maxBodyBytes), fieldValidationOf(ctx));
     const desired = this.#prepare(validated.object, namespace, name);
@@ -199,7 +199,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async patch(ctx: Context, namespace: string, name: string): Promise<void> {
-    negotiate(ctx.get('accept'));
+    negotiateRequest(ctx);
     const type = patchTypeOf(ctx.get('content-type'));
     const dryRun = dryRunOf(ctx);
     const fieldValidation = fieldValidationOf(ctx);
@@ -247,7 +247,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async delete(ctx: Context, namespace: string, name: string): Promise<void> {
-    negotiate(ctx.get('accept'));
+    negotiateRequest(ctx);
     const text = ctx.request.length || ctx.get('transfer-encoding') ? await readBody(ctx, this.#options.maxBodyBytes) : '';
     const options = parseDeleteOptions(text);
     const dryRun = dryRunOf(ctx, options.dryRun);

@@ -46,6 +46,8 @@ export interface APIServerConfig {
 interface State {
   user?: UserInfo;
   info?: RequestInfo;
+  /** The negotiated response form (object, table or metadata), for the request log. */
+  form?: string;
 }
 
 const HEALTH_PATHS = /^\/(healthz|livez|readyz)(\/.*)?$/;
@@ -181,6 +183,7 @@ export class APIServer {
           status: ctx.status,
           durationMs: Math.round(seconds * 1000),
           user,
+          form: (ctx.state as State).form,
         });
       }
     }

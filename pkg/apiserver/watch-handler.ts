@@ -4,7 +4,7 @@ import type { KubeObject } from '../api/meta/types.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ResourceEvents } from '../watch/hub.ts';
 import type { WatchEvent, WatchSink } from '../watch/types.ts';
-import { negotiate, parseIncludeObject, type IncludeObject, type ResponseForm } from './negotiation.ts';
+import { negotiateRequest, parseIncludeObject, type IncludeObject, type ResponseForm } from './negotiation.ts';
 import { renderObject } from './representation.ts';
 import { queryString } from './request.ts';
 
@@ -58,7 +58,7 @@ export async function serveWatch<T extends KubeObject>(
   namespace: string | undefined,
   matches: (object: T) => boolean,
 ): Promise<void> {
-  const form = negotiate(ctx.get('accept'), { table: true, metadata: 'PartialObjectMetadata' });
+  const form = negotiateRequest(ctx, { table: true, metadata: 'PartialObjectMetadata' });
   const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
   const params = parseWatchParams(ctx);
   const sink = new ResponseSink<T>(ctx, storage, form, includeObject);

@@ -319,10 +319,11 @@ export class ResourceEvents<T extends KubeObject> {
     const joining = [...served.keys()].filter((ns) =>
       [...this.#watches].some((open) => !open.subscriptions.has(ns) && (open.namespace === undefined || open.namespace === ns)),
     );
-    await Promise.all(joining.filter((ns) => !this.#source(ns).complete).map((ns) => this.#source(ns).refresh()));
+    // A namespace whose Coder cannot be read yet joins at a later tick; the others do not wait.
+    await Promise.allSettled(joining.filter((ns) => !this.#source(ns).complete).map((ns) => this.#source(ns).refresh()));
     for (const ns of joining) {
       const source = this.#sources.get(ns);
-      if (!source) continue;
+      if (!source?.complete) continue;
       for (const open of this.#watches) {
         if (open.subscriptions.has(ns) || (open.namespace !== undefined && open.namespace !== ns)) continue;
         open.watcher.added(sortByName(source.snapshot()));

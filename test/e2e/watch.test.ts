@@ -122,7 +122,10 @@ describe('watch through kube-apiserver', () => {
       },
       120_000,
     );
-    expect(watches.every((l) => l.includes('status=200'))).toBe(true);
+    expect(watches.every((l) => l.includes('status=200') && l.includes('form="metadata"'))).toBe(true);
+    const lists = (await log()).filter((l) => kcm(l) && l.includes('verb="list"'));
+    expect(lists.length).toBeGreaterThan(0);
+    expect(lists.every((l) => l.includes('form="metadata"'))).toBe(true);
     const errors = (await readFile(join(e.cluster.stateDir, 'kube-controller-manager.log'), 'utf8'))
       .split('\n')
       .filter((l) => /^E\d{4} /.test(l) && l.includes('aggregation.coder.com'));

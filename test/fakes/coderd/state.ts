@@ -257,6 +257,8 @@ export class State {
   readonly builds = new Table<string, BuildRecord>();
   readonly licenses = new Table<number, LicenseRecord>();
   private nextLicenseId = 1;
+  /** Workspace ID → its newest build: listing thousands of workspaces must not scan every build for each. */
+  private readonly latestBuilds = new Map<string, BuildRecord>();
 
   clear(): void {
     this.deploymentId = randomUUID();
@@ -264,6 +266,7 @@ export class State {
       map.clear();
     }
     this.licenses.clear();
+    this.latestBuilds.clear();
     this.nextLicenseId = 1;
   }
 
@@ -572,15 +575,13 @@ export class State {
     };
     job.build_id = build.id;
     this.builds.set(build.id, build);
+    const latest = this.latestBuilds.get(build.workspace_id);
+    if (!latest || build.build_number > latest.build_number) this.latestBuilds.set(build.workspace_id, build);
     return build;
   }
 
   latestBuild(workspaceId: string): BuildRecord | undefined {
-    let latest: BuildRecord | undefined;
-    for (const build of this.builds.values()) {
-      if (build.workspace_id === workspaceId && (!latest || build.build_number > latest.build_number)) latest = build;
-    }
-    return latest;
+    return this.latestBuilds.get(workspaceId);
   }
 
   /** Owner's workspace by case-insensitive name; live ones win over deleted ones. */
