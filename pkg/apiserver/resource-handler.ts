@@ -87,7 +87,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const form = negotiateRequest(ctx, { table: true, metadata: 'PartialObjectMetadataList' });
     const limit = parseLimit(queryString(ctx, 'limit'));
     const includeObject = parseIncludeObject(queryString(ctx, 'includeObject'));
-    const cacheable = this.#listResourceVersion(ctx);
+    const cacheable = this.#snapshotAllowed(ctx);
     const warnings: string[] = [];
     let items: T[];
     if (namespace) {
@@ -132,7 +132,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
    * from the watch sources' snapshots ("0": any recent state), false when it must be read
    * from Coder ("" and a specific version: a fresh read is never older than it).
    */
-  #listResourceVersion(ctx: Context): boolean {
+  #snapshotAllowed(ctx: Context): boolean {
     const rv = queryString(ctx, 'resourceVersion') ?? '';
     const match = queryString(ctx, 'resourceVersionMatch') ?? '';
     if (match && !rv) throw badRequest(`resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided`);

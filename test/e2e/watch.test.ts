@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { request } from 'undici';
 import { registerAPIService, waitForAPIService } from '../../hack/lib/cluster.ts';
 import { terminate } from '../../hack/lib/process.ts';
 import { startProduct, type ProductProcess } from '../../hack/lib/stack.ts';
 import { eventually } from '../util/eventually.ts';
+import { createWorkspaceInCoder } from '../util/out-of-band.ts';
 import { NAMESPACE, STACK_TIMEOUT_MS, useE2E } from './stack.ts';
 
 const POLL_SECONDS = 1;
@@ -45,23 +45,7 @@ function kubectlStream(args: string[]): { lines: string[]; exit: Promise<number 
   return { lines, exit, stderr: () => err };
 }
 
-/** A change made in Coder directly (its REST API, as the Coder CLI or UI would). */
-async function coderCall(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await request(`${e.fake.url}${path}`, {
-    method: method as 'POST',
-    headers: { 'Coder-Session-Token': e.fake.adminToken, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const json: unknown = await res.body.json();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function createInCoder(owner: string, name: string): Promise<{ id: string }> {
-  const org = await coderCall('GET', '/api/v2/organizations/coder');
-  const template = await coderCall('GET', `/api/v2/organizations/${org.id as string}/templates/docker`);
-  return coderCall('POST', `/api/v2/users/${owner}/workspaces`, { name, template_id: template.id });
-}
+const createInCoder = (owner: string, name: string) => createWorkspaceInCoder(e.fake, owner, name);
 
 /** Raw watch lines through kube-apiserver (kubectl get --raw streams them). */
 async function rawWatch(query: string): Promise<{ code: number; events: { type: string; object: any }[]; stderr: string }> {

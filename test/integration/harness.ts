@@ -105,13 +105,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   ]);
   const metrics = createMetrics({ defaultMetrics: false });
   const authorizer = new RecordingAuthorizer();
-  const api = await startStaticAPIServer(o, {
+  const started = await startStaticAPIServer(o, {
     logger: options.logger ?? nullLogger(),
     metrics,
     ready: () => true,
     authorizer,
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
   });
+  // Tests may stop the server themselves (shutdown behaviour); close() then does not stop it again.
+  let stopped: Promise<void> | undefined;
+  const api: RunningAPIServer = { ...started, stop: () => (stopped ??= started.stop()) };
   const ca = api.caCert ?? '';
   const agents = new Map<Identity, Agent>();
   const agentFor = (as: Identity): Agent => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { request } from 'undici';
 import { ResourceVersionClock } from '../../pkg/watch/resource-version.ts';
 import { defaultSeed } from '../fakes/coderd/index.ts';
 import { GROUP_VERSION, TABLE, TEMPLATES, WORKSPACES, eventually, startHarness, type Harness } from './harness.ts';
+import { createWorkspaceInCoder } from '../util/out-of-band.ts';
 import type { OpenedWatch, WireEvent } from './watch-client.ts';
 
 let h: Harness;
@@ -33,23 +33,7 @@ async function listRV(path: string): Promise<string> {
 
 const named = (type: string, name: string) => (e: WireEvent) => e.type === type && e.object?.metadata?.name === name;
 
-/** A change made in Coder directly (its REST API, as the Coder CLI or UI would), not through Kubernetes. */
-async function coderCall(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await request(`${h.fake.url}${path}`, {
-    method: method as 'POST',
-    headers: { 'Coder-Session-Token': h.fake.adminToken, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const json: unknown = await res.body.json();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function createInCoder(owner: string, name: string): Promise<{ id: string }> {
-  const org = await coderCall('GET', '/api/v2/organizations/coder');
-  const template = await coderCall('GET', `/api/v2/organizations/${org.id as string}/templates/docker`);
-  return coderCall('POST', `/api/v2/users/${owner}/workspaces`, { name, template_id: template.id });
-}
+const createInCoder = (owner: string, name: string) => createWorkspaceInCoder(h.fake, owner, name);
 
 describe('watch: changes', () => {
   it('advertises watch in discovery', async () => {
@@ -237,5 +221,18 @@ describe('watch: a client that cannot keep up', () => {
     expect(slow.events.length - 1 + missed).toBeLessThanOrEqual(changes);
     expect(fast.ended).toBe(false);
     fast.close();
+  });
+});
+
+describe('watch: shutdown', () => {
+  it('ends open watches cleanly when the server stops', async () => {
+    const own = await startHarness();
+    const w = await own.watch(`${WORKSPACES}?watch=true`);
+    await w.next('the initial state', () => w.events.length >= 3);
+    await own.api.stop();
+    await w.end();
+    expect(w.events.every((e) => e.type === 'ADDED')).toBe(true);
+    expect(await own.metrics.registry.getSingleMetricAsString('coder_k8s_watchers')).toContain('coder_k8s_watchers{resource="coderworkspaces"} 0');
+    await own.close();
   });
 });
