@@ -106,6 +106,8 @@ Try:
   kubectl get coderworkspaces -A -o wide
   kubectl apply -f config/samples/codertemplate.yaml
   kubectl explain codertemplates.spec
+  kubectl get coderworkspaces -A --watch --output-watch-events
+  kubectl wait --for=condition=Ready coderworkspace/coder.alice.dev
 Stop with: make dev-down`);
 }
 
