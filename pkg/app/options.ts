@@ -158,7 +158,7 @@ export function buildCommand(): Command {
         .default(2000),
     )
     .addOption(
-      opt('--watch-buffer-size <n>', 'changes a watch may fall behind its client before it is closed (the client lists again; counted in coder_k8s_watch_events_dropped_total)')
+      opt('--watch-buffer-size <n>', 'changes a watch may fall behind its client; over it, a backlog that stops shrinking for 2s closes the watch (the client lists again; counted in coder_k8s_watch_events_dropped_total)')
         .argParser(integer(1, 1_000_000))
         .default(1000),
     )

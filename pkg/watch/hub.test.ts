@@ -60,6 +60,11 @@ class RecordingSink implements WatchSink<Obj> {
     this.accepting = true;
     this.#drain?.();
   }
+  /** The transport takes one more event, then is full again. */
+  drainOne(): void {
+    this.accepting = false;
+    this.#drain?.();
+  }
   disconnect(): void {
     this.#close?.();
   }
@@ -237,6 +242,22 @@ describe('watch: delivery', () => {
     expect(await metrics.registry.getSingleMetricAsString('coder_k8s_watch_events_dropped_total')).toContain(
       'coder_k8s_watch_events_dropped_total{resource="coderworkspaces",reason="slow_watcher"} 4',
     );
+  });
+
+  it('keeps a watcher whose backlog over the buffer keeps shrinking', async () => {
+    jest.useFakeTimers();
+    const { resourceVersion } = await list('a');
+    const catchingUp = await watch({ namespace: 'a', resourceVersion });
+    catchingUp.accepting = false;
+    for (let v = 1; v <= 8; v++) write('a', obj('a', 'a1', v));
+    for (let step = 0; step < 3; step++) {
+      await jest.advanceTimersByTimeAsync(1900);
+      catchingUp.accepting = false;
+      catchingUp.drainOne();
+    }
+    expect(catchingUp.ended).toBe(false);
+    catchingUp.drain();
+    expect(catchingUp.summary()).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((v) => `MODIFIED a/a1:${String(v)}`));
   });
 
   it('lets a watcher catch up after a burst larger than its buffer', async () => {

@@ -11,7 +11,7 @@ import { EventSource, type PollReport } from './source.ts';
 import type { Change, WatchSink } from './types.ts';
 import { Watcher } from './watcher.ts';
 
-/** How long a watcher's backlog may stay over --watch-buffer-size before it is closed. */
+/** How long a watcher's backlog over --watch-buffer-size may go without shrinking before it is closed. */
 const OVERFLOW_GRACE_MS = 2000;
 
 /** Which namespaces are served, and by which Coder (the API server's NamespaceScopes). */
@@ -25,7 +25,7 @@ export interface WatchOptions {
   pollIntervalMs: number;
   /** Changes kept per source for watches that resume from a resourceVersion. */
   historySize: number;
-  /** Live changes a watcher may hold unsent (for more than two seconds) before it is closed as too slow. */
+  /** Live changes a watcher may hold unsent; over it, a backlog that stops shrinking closes the watch. */
   bufferSize: number;
   bookmarkIntervalMs: number;
   /** Watches without timeoutSeconds end after between one and two times this; timeoutSeconds is capped at twice it. */

@@ -3,9 +3,9 @@ import type { KubeObject } from '../api/meta/types.ts';
 import type { Change, WatchEvent, WatchSink } from './types.ts';
 
 export interface WatcherOptions<T> {
-  /** Live changes a watcher may hold unsent for longer than `graceMs` before it is closed as too slow. */
+  /** Live changes a watcher may hold unsent before its backlog must keep shrinking. */
   bufferSize: number;
-  /** How long a burst may keep the backlog above bufferSize while the client catches up. */
+  /** How long a backlog above bufferSize may go without shrinking before the watcher is closed. */
   graceMs: number;
   /** The client's label and field selectors. */
   matches: (object: T) => boolean;
@@ -28,8 +28,8 @@ interface Queued<T> {
  * One client's watch: filters changes through its selectors (an object that stops
  * matching is DELETED for it, one that starts matching ADDED, as in kube-apiserver),
  * queues what the transport cannot take yet, and closes with a 410 ERROR event when its
- * backlog stays over the buffer size, so the client lists again instead of silently
- * missing changes.
+ * backlog is over the buffer size and stops shrinking, so the client lists again instead of
+ * silently missing changes.
  */
 export class Watcher<T extends KubeObject> {
   readonly #sink: WatchSink<T>;
@@ -40,6 +40,8 @@ export class Watcher<T extends KubeObject> {
   #blocked = false;
   #closed = false;
   #overflowCheck: NodeJS.Timeout | undefined;
+  /** The largest backlog since the overflow check was armed. */
+  #peak = 0;
 
   constructor(sink: WatchSink<T>, options: WatcherOptions<T>) {
     this.#sink = sink;
@@ -117,15 +119,25 @@ export class Watcher<T extends KubeObject> {
     if (this.#closed) return;
     this.#queue.push({ event, bounded });
     if (bounded) this.#bounded++;
+    this.#peak = Math.max(this.#peak, this.#bounded);
     this.#flush();
-    if (this.#bounded > this.#o.bufferSize && !this.#overflowCheck) {
-      // A burst (one poll can change every object) is not a slow client: give it time.
-      this.#overflowCheck = setTimeout(() => {
-        this.#overflowCheck = undefined;
-        if (this.#bounded > this.#o.bufferSize) this.#overflow();
-      }, this.#o.graceMs);
-      this.#overflowCheck.unref();
-    }
+    if (this.#bounded > this.#o.bufferSize && !this.#overflowCheck) this.#armOverflowCheck();
+  }
+
+  /**
+   * A burst (one poll can change every object) is not a slow client: a backlog over the
+   * buffer size is tolerated while it shrinks; one that has not shrunk after graceMs means
+   * the client cannot keep up.
+   */
+  #armOverflowCheck(): void {
+    this.#peak = this.#bounded;
+    this.#overflowCheck = setTimeout(() => {
+      this.#overflowCheck = undefined;
+      if (this.#bounded <= this.#o.bufferSize) return;
+      if (this.#bounded < this.#peak) this.#armOverflowCheck();
+      else this.#overflow();
+    }, this.#o.graceMs);
+    this.#overflowCheck.unref();
   }
 
   #flush(): void {
@@ -143,7 +155,7 @@ export class Watcher<T extends KubeObject> {
     this.#queue.length = 0;
     this.#sink.write({
       type: 'ERROR',
-      status: expired(`the watch stayed more than ${this.#o.bufferSize} changes behind for ${this.#o.graceMs}ms and was closed; list again`).status,
+      status: expired(`the watch was more than ${this.#o.bufferSize} changes behind and did not catch up for ${this.#o.graceMs}ms; list again`).status,
     });
     this.close();
   }

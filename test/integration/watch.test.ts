@@ -187,7 +187,7 @@ describe('watch: a client that cannot keep up', () => {
   let slowHarness: Harness;
   beforeAll(async () => {
     const seed = defaultSeed();
-    for (let i = 0; i < 1500; i++) seed.workspaces.push({ owner: 'alice', template: 'coder/docker', name: `w${i}`, state: 'running' });
+    for (let i = 0; i < 300; i++) seed.workspaces.push({ owner: 'alice', template: 'coder/docker', name: `w${i}`, state: 'running' });
     slowHarness = await startHarness({ fake: { seed }, flags: ['--watch-poll-interval=200ms', '--watch-buffer-size=50'] });
   });
   afterAll(async () => {
@@ -206,10 +206,10 @@ describe('watch: a client that cannot keep up', () => {
     // Every workspace is used at once (in Coder), round after round, until the paused
     // client's socket and buffer are full and it has stayed behind for the grace period.
     let changes = 0;
-    for (let round = 1; round <= 10 && (await dropped()) === 0; round++) {
+    for (let round = 1; round <= 60 && (await dropped()) === 0; round++) {
       const usedAt = new Date(Date.now() + round * 3_600_000).toISOString();
       for (const w of slowHarness.fake.state.workspaces.list()) w.last_used_at = usedAt;
-      changes += 1503;
+      changes += 303;
       await eventually(`the fast watcher to see round ${round}`, () => Promise.resolve(fast.events.length >= changes || undefined), 30_000);
     }
     const missed = await eventually('the slow watcher to be counted', async () => (await dropped()) || undefined, 10_000);
