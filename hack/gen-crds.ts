@@ -1,7 +1,8 @@
-// Generates config/crd/*.yaml and docs/crd-reference.md from pkg/api/coder/v1alpha1.
+// Generates config/crd/*.yaml (and the same files in charts/coder-k8s/crds/) and
+// docs/crd-reference.md from pkg/api/coder/v1alpha1.
 // `--check` exits 1 when the committed files differ from what the schemas generate.
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { CUSTOM_RESOURCES, GROUP, VERSION, customResourceDefinition, type CustomResource } from '../pkg/api/coder/v1alpha1/resources.ts';
 import { toOpenAPISchema, type JsonObject } from '../pkg/api/json-schema.ts';
@@ -55,7 +56,9 @@ async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   const files = new Map<string, string>();
   for (const r of CUSTOM_RESOURCES) {
-    files.set(join(ROOT, 'config', 'crd', `${GROUP}_${r.plural}.yaml`), HEADER + stringify(customResourceDefinition(r), { lineWidth: 0 }));
+    const crd = HEADER + stringify(customResourceDefinition(r), { lineWidth: 0 });
+    files.set(join(ROOT, 'config', 'crd', `${GROUP}_${r.plural}.yaml`), crd);
+    files.set(join(ROOT, 'charts', 'coder-k8s', 'crds', `${GROUP}_${r.plural}.yaml`), crd);
   }
   files.set(join(ROOT, 'docs', 'crd-reference.md'), reference(CUSTOM_RESOURCES));
   const stale: string[] = [];
@@ -64,6 +67,7 @@ async function main(): Promise<number> {
       const current = await readFile(path, 'utf8').catch(() => '');
       if (current !== content) stale.push(path);
     } else {
+      await mkdir(dirname(path), { recursive: true });
       await writeFile(path, content);
     }
   }
