@@ -50,6 +50,17 @@ interface State {
   form?: string;
 }
 
+function secureContextOptions(tls: { cert: string; key: string }) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: 'TLSv1.2' as const,
+    // No session tickets: a resumed session carries no client certificate, and every
+    // request must be authenticated from one.
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+  };
+}
+
 const HEALTH_PATHS = /^\/(healthz|livez|readyz)(\/.*)?$/;
 
 /**
@@ -95,14 +106,9 @@ export class APIServer {
     const handle = this.#app.callback();
     this.#server = createServer(
       {
-        cert: config.tls.cert,
-        key: config.tls.key,
+        ...secureContextOptions(config.tls),
         requestCert: true,
         rejectUnauthorized: false,
-        minVersion: 'TLSv1.2',
-        // No session tickets: a resumed session carries no client certificate, and every
-        // request must be authenticated from one.
-        secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
         ALPNProtocols: ['http/1.1'],
       },
       (req, res) => {
@@ -111,6 +117,11 @@ export class APIServer {
     );
     this.#server.keepAliveTimeout = 65_000;
     this.#server.requestTimeout = 0;
+  }
+
+  /** Serves a rotated certificate to new connections. */
+  setServingCertificate(tls: { cert: string; key: string }): void {
+    this.#server.setSecureContext(secureContextOptions(tls));
   }
 
   get inflight(): number {

@@ -14,7 +14,7 @@ import { TemplateStorage } from '../storage/templates/storage.ts';
 import { WorkspaceStorage } from '../storage/workspaces/storage.ts';
 import type { Options } from './options.ts';
 import { buildSecurity } from './authentication.ts';
-import { loadServingTLS } from './tls.ts';
+import { followServingFiles, loadServingTLS } from './tls.ts';
 import { VERSION } from './version.ts';
 
 async function readToken(o: Options): Promise<string> {
@@ -94,12 +94,16 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
     ready: () => deps.ready() && security.ready(),
   });
   const { port } = await server.start();
+  const stopFollowing = followServingFiles(o, logger, (next) => {
+    server.setServingCertificate(next);
+  }, tls);
   return {
     server,
     port,
     ...(tls.caCert ? { caCert: tls.caCert } : {}),
     background,
     stop: async () => {
+      stopFollowing();
       await server.stop(o.shutdownGracePeriodMs);
       await background.shutdown();
       await security.stop();

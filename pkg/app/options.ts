@@ -107,7 +107,7 @@ export function buildCommand(): Command {
     .addOption(opt('--health-probe-bind-address <addr>', 'address of /healthz, /livez and /readyz; 0 disables').default(':8081'))
     .addOption(opt('--bind-address <ip>', 'IP address the aggregated API server listens on').default('0.0.0.0'))
     .addOption(opt('--secure-port <port>', 'HTTPS port of the aggregated API server (0 picks a free port)').argParser(integer(0, 65535)).default(6443))
-    .addOption(opt('--tls-cert-file <path>', 'serving certificate (PEM); self-signed when absent'))
+    .addOption(opt('--tls-cert-file <path>', 'serving certificate (PEM), reloaded when the file changes; self-signed when absent'))
     .addOption(opt('--tls-private-key-file <path>', 'serving private key (PEM)'))
     .addOption(opt('--cert-dir <dir>', 'where a self-signed serving certificate and its CA are written (ca.crt is the APIService caBundle)'))
     .addOption(opt('--service-name <name>', 'Service name the serving certificate covers').default('coder-k8s'))

@@ -1,5 +1,8 @@
+import { X509Certificate } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { selfSignedServing } from '../certs/certs.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Options } from './options.ts';
@@ -31,4 +34,50 @@ export async function loadServingTLS(o: Options, logger: Logger): Promise<Servin
   }
   logger.info('generated a self-signed serving certificate', { hosts, certDir: o.certDir });
   return { cert: generated.cert, key: generated.key, caCert: generated.caCert };
+}
+
+/**
+ * Follows --tls-cert-file and --tls-private-key-file: a rotated certificate (a Secret
+ * volume swaps its files, cert-manager renews) is served to new connections without a
+ * restart. Directory events trigger a re-read (debounced); a slow poll catches anything
+ * the events miss. A pair that does not load keeps the previous one, with a warning.
+ */
+export function followServingFiles(
+  o: Pick<Options, 'tlsCertFile' | 'tlsPrivateKeyFile'>,
+  logger: Logger,
+  apply: (tls: ServingTLS) => void,
+  current: ServingTLS,
+): () => void {
+  const certFile = o.tlsCertFile;
+  const keyFile = o.tlsPrivateKeyFile;
+  if (!certFile || !keyFile) return () => undefined;
+  let served = current;
+  let pending: NodeJS.Timeout | undefined;
+  const reload = async () => {
+    try {
+      const next = { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
+      if (next.cert === served.cert && next.key === served.key) return;
+      createSecureContext(next);
+      apply(next);
+      served = next;
+      logger.info('serving certificate reloaded', { certFile, expires: new X509Certificate(next.cert).validTo });
+    } catch (err) {
+      logger.warn('serving certificate files do not load; still serving the previous certificate', {
+        certFile,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+  const schedule = () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => void reload(), 200);
+  };
+  const watchers = [...new Set([dirname(certFile), dirname(keyFile)])].map((d) => watch(d, schedule));
+  const poll = setInterval(() => void reload(), 60_000);
+  poll.unref();
+  return () => {
+    clearTimeout(pending);
+    clearInterval(poll);
+    for (const w of watchers) w.close();
+  };
 }
