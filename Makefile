@@ -7,7 +7,7 @@ NODE := $(NODE_BIN)/node
 NPM_STAMP := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 
-.PHONY: help deps tools generate verify bench build typecheck lint test test-unit test-integration test-e2e dev dev-down clean
+.PHONY: help deps tools generate verify bench build dist image typecheck lint test test-unit test-integration test-e2e dev dev-down clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,15 @@ bench: deps ## Benchmarks (printed percentiles and ratios; not part of make test
 build: deps ## Compile TypeScript to dist/
 	npm run --silent build
 
+dist: deps ## The shipped artifacts: dist/coder-k8s.cjs (one bundled file) and dist/coder-k8s-linux-x64 (a single executable)
+	$(NODE) hack/dist.ts
+
+IMAGE ?= ghcr.io/coder/coder-k8s:dev
+image: ## Build the container image $(IMAGE) (needs a Docker engine)
+	@if ! command -v docker >/dev/null 2>&1; then echo "make image: no docker command here; install Docker (or build the Dockerfile with any OCI builder)"; exit 1; fi
+	@if ! docker info >/dev/null 2>&1; then echo "make image: the docker command cannot reach a Docker engine (docker info fails); start one or set DOCKER_HOST"; exit 1; fi
+	docker build -t $(IMAGE) .
+
 typecheck: deps ## Type-check everything (sources and tests)
 	npm run --silent typecheck
 
@@ -50,10 +59,10 @@ test-unit: deps ## Unit tests (pure logic)
 test-integration: deps ## Integration tests: real HTTPS server against the fake Coder
 	npm test --silent -- --selectProjects integration
 
-test-e2e: deps tools ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService
+test-e2e: deps tools dist ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService
 	npm test --silent -- --selectProjects e2e --runInBand
 
-test: deps verify typecheck lint tools ## Everything CI runs: generated-file check, typecheck, lint, unit, integration and e2e tests
+test: deps verify typecheck lint tools dist ## Everything CI runs: generated-file check, typecheck, lint, unit, integration and e2e tests
 	npm test --silent -- --selectProjects unit integration
 	npm test --silent -- --selectProjects e2e --runInBand
 

@@ -24,5 +24,6 @@ async function main(): Promise<number> {
 }
 
 // Exit explicitly: a watch or timer left behind by a failed start must not keep a broken
-// process alive (and passing liveness) instead of restarting.
-process.exit(await main());
+// process alive (and passing liveness) instead of restarting. (No top-level await: the
+// single executable runs this file bundled as CommonJS.)
+void main().then((code) => process.exit(code));

@@ -76,17 +76,22 @@ export async function installProductAccess(env: ClusterEnv, dir: string): Promis
   );
   await mustKubectl(env, ['apply', '-f', join(ROOT, 'config', 'rbac')]);
   await waitForAggregatedRoles(env);
-  const token = (await mustKubectl(env, ['create', 'token', 'coder-k8s', '-n', PRODUCT_NAMESPACE, '--duration=48h'])).trim();
+  return serviceAccountKubeconfig(env, PRODUCT_NAMESPACE, 'coder-k8s', dir);
+}
+
+/** A kubeconfig that authenticates as a ServiceAccount with a TokenRequest token (48 h). */
+export async function serviceAccountKubeconfig(env: ClusterEnv, namespace: string, name: string, dir: string): Promise<string> {
+  const token = (await mustKubectl(env, ['create', 'token', name, '-n', namespace, '--duration=48h'])).trim();
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'local', cluster: { server: env.apiserverUrl, 'certificate-authority': env.clusterCA } }],
-    users: [{ name: 'coder-k8s', user: { token } }],
-    contexts: [{ name: 'coder-k8s', context: { cluster: 'local', user: 'coder-k8s' } }],
-    'current-context': 'coder-k8s',
+    users: [{ name, user: { token } }],
+    contexts: [{ name, context: { cluster: 'local', user: name } }],
+    'current-context': name,
   };
   await mkdir(dir, { recursive: true });
-  const path = join(dir, 'coder-k8s.kubeconfig');
+  const path = join(dir, `${name}.kubeconfig`);
   await writeFile(path, stringify(kubeconfig), { mode: 0o600 });
   return path;
 }
