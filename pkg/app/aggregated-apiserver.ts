@@ -14,7 +14,7 @@ import { TemplateStorage } from '../storage/templates/storage.ts';
 import { WorkspaceStorage } from '../storage/workspaces/storage.ts';
 import type { Options } from './options.ts';
 import { buildSecurity } from './authentication.ts';
-import { followServingFiles, loadServingTLS } from './tls.ts';
+import { servingCertificate } from './tls.ts';
 import { VERSION } from './version.ts';
 
 async function readToken(o: Options): Promise<string> {
@@ -68,7 +68,8 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
     new TemplateStorage({ buildWaitMs: o.templateBuildWaitMs, background, logger: storageLogger, metrics }),
     new WorkspaceStorage({ buildWaitMs: o.workspaceBuildWaitMs, background, logger: storageLogger }),
   ] as unknown as Storage<KubeObject & { spec: object }>[];
-  const tls = await loadServingTLS(o, logger);
+  const serving = await servingCertificate(o, logger);
+  const tls = serving.tls;
   const server = new APIServer({
     bindAddress: o.bindAddress,
     securePort: o.securePort,
@@ -94,9 +95,9 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
     ready: () => deps.ready() && security.ready(),
   });
   const { port } = await server.start();
-  const stopFollowing = followServingFiles(o, logger, (next) => {
+  const stopFollowing = serving.follow((next) => {
     server.setServingCertificate(next);
-  }, tls);
+  });
   return {
     server,
     port,

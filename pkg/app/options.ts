@@ -16,6 +16,7 @@ export interface Options {
   securePort: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  servingCertSecret?: string;
   certDir?: string;
   serviceName: string;
   serviceNamespace: string;
@@ -109,6 +110,12 @@ export function buildCommand(): Command {
     .addOption(opt('--secure-port <port>', 'HTTPS port of the aggregated API server (0 picks a free port)').argParser(integer(0, 65535)).default(6443))
     .addOption(opt('--tls-cert-file <path>', 'serving certificate (PEM), reloaded when the file changes; self-signed when absent'))
     .addOption(opt('--tls-private-key-file <path>', 'serving private key (PEM)'))
+    .addOption(
+      opt(
+        '--serving-cert-secret <name>',
+        'keep the serving CA and certificate in this Secret in --service-namespace: shared by every replica, renewed before expiry, the APIService caBundle kept in sync (needs cluster access; --tls-cert-file wins)',
+      ),
+    )
     .addOption(opt('--cert-dir <dir>', 'where a self-signed serving certificate and its CA are written (ca.crt is the APIService caBundle)'))
     .addOption(opt('--service-name <name>', 'Service name the serving certificate covers').default('coder-k8s'))
     .addOption(

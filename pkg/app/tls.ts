@@ -3,7 +3,10 @@ import { watch } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { GROUP, VERSION } from '../api/aggregation/v1alpha1/types.ts';
 import { selfSignedServing } from '../certs/certs.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import { ServingCertificateSecret } from '../servingcert/secret.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Options } from './options.ts';
 
@@ -20,7 +23,38 @@ export function servingHosts(o: Pick<Options, 'serviceName' | 'serviceNamespace'
   return ['localhost', '127.0.0.1', '::1', o.serviceName, svc, `${svc}.svc`, `${svc}.svc.cluster.local`];
 }
 
-export async function loadServingTLS(o: Options, logger: Logger): Promise<ServingTLS> {
+export interface ServingCertificate {
+  tls: ServingTLS;
+  /** Follows rotations (files or the Secret); returns what stops following. */
+  follow(apply: (tls: ServingTLS) => void): () => void;
+}
+
+/**
+ * The serving certificate, from (in order) --tls-cert-file and --tls-private-key-file
+ * (followed), --serving-cert-secret (shared by every replica, renewed, the APIService
+ * caBundle kept in sync), or a self-signed one made at start (written to --cert-dir).
+ */
+export async function servingCertificate(o: Options, logger: Logger): Promise<ServingCertificate> {
+  if (o.servingCertSecret && !(o.tlsCertFile && o.tlsPrivateKeyFile)) {
+    const secret = new ServingCertificateSecret({
+      kubeConfig: loadKubeConfig(o.kubeconfig),
+      namespace: o.serviceNamespace,
+      name: o.servingCertSecret,
+      hosts: servingHosts(o),
+      apiService: `${VERSION}.${GROUP}`,
+      logger,
+    });
+    const pair = await secret.ensure();
+    return {
+      tls: { cert: pair.cert, key: pair.key, caCert: pair.caCert },
+      follow: (apply) => secret.follow(pair, (next) => { apply({ cert: next.cert, key: next.key, caCert: next.caCert }); }),
+    };
+  }
+  const tls = await loadServingTLS(o, logger);
+  return { tls, follow: (apply) => followServingFiles(o, logger, apply, tls) };
+}
+
+async function loadServingTLS(o: Options, logger: Logger): Promise<ServingTLS> {
   if (o.tlsCertFile && o.tlsPrivateKeyFile) {
     return { cert: await readFile(o.tlsCertFile, 'utf8'), key: await readFile(o.tlsPrivateKeyFile, 'utf8') };
   }
@@ -42,7 +76,7 @@ export async function loadServingTLS(o: Options, logger: Logger): Promise<Servin
  * restart. Directory events trigger a re-read (debounced); a slow poll catches anything
  * the events miss. A pair that does not load keeps the previous one, with a warning.
  */
-export function followServingFiles(
+function followServingFiles(
   o: Pick<Options, 'tlsCertFile' | 'tlsPrivateKeyFile'>,
   logger: Logger,
   apply: (tls: ServingTLS) => void,

@@ -55,6 +55,15 @@ export async function createCertificateAuthority(commonName: string, days = 3650
   return { keys, certificate, cert: certificate.toString('pem'), key: await keyPem(keys.privateKey) };
 }
 
+/** A CA from its PEM certificate and PKCS#8 key (as kept in a Secret), to issue more certificates. */
+export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+  const certificate = new x509.X509Certificate(certPem);
+  const der: ArrayBuffer = x509.PemConverter.decode(keyPem)[0] ?? new ArrayBuffer(0);
+  const privateKey: CryptoKey = await webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+  const publicKey = (await certificate.publicKey.export(ALG, ['verify'])) as unknown as CryptoKey;
+  return { keys: { privateKey, publicKey }, certificate, cert: certPem, key: keyPem };
+}
+
 export interface IssueOptions {
   commonName: string;
   organizations?: string[];
