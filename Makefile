@@ -7,7 +7,7 @@ NODE := $(NODE_BIN)/node
 NPM_STAMP := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 
-.PHONY: help deps tools generate verify bench build dist image typecheck lint test test-unit test-integration test-e2e dev dev-down clean
+.PHONY: help deps tools generate verify bench build dist image typecheck lint test test-unit test-integration test-e2e test-e2e-k3s dev dev-down clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ test-integration: deps ## Integration tests: real HTTPS server against the fake 
 
 test-e2e: deps tools dist ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService
 	npm test --silent -- --selectProjects e2e --runInBand
+
+test-e2e-k3s: deps tools ## e2e against a k3s container with the image deployed by the chart (testcontainers; skips, saying why, without a container runtime)
+	@if ! $(NODE) hack/container-runtime.ts; then echo "make test-e2e-k3s: skipped (the local control plane, make test-e2e, is the default)"; exit 0; fi; \
+	npm test --silent -- --selectProjects k3s --runInBand
 
 test: deps verify typecheck lint tools dist ## Everything CI runs: generated-file check, typecheck, lint, unit, integration and e2e tests
 	npm test --silent -- --selectProjects unit integration

@@ -34,5 +34,11 @@ export default {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
+    // Only with a container runtime (make test-e2e-k3s); not part of make test.
+    {
+      ...common,
+      displayName: 'k3s',
+      testMatch: ['<rootDir>/test/k3s/**/*.test.ts'],
+    },
   ],
 };
