@@ -304,9 +304,25 @@ cmd_up() {
     --log-level=warn
   wait_for etcd etcd_health
 
+  # Audit what coder-k8s's ServiceAccounts (namespace coder-system) ask, and nothing else:
+  # tests compare it with the RBAC the Helm chart grants (least privilege).
+  cat >"$STATE/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts:coder-system"]
+  - level: None
+POLICY
+
   local extra=()
   read -r -a extra <<<"${CODER_K8S_APISERVER_ARGS:-}"
   start kube-apiserver "$apiserver" \
+    --audit-policy-file="$STATE/audit-policy.yaml" \
+    --audit-log-path="$STATE/audit.log" \
+    --audit-log-format=json \
+    --audit-log-maxsize=50 \
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
     --secure-port="$APISERVER_PORT" \

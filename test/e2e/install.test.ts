@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseAllDocuments } from 'yaml';
 import { ROOT, clusterDown, clusterUp, kubectl, mustKubectl, serviceAccountKubeconfig, type ClusterEnv } from '../../hack/lib/cluster.ts';
 import { freePort, mustRun, run, terminate, waitFor } from '../../hack/lib/process.ts';
 import { startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
@@ -17,6 +18,47 @@ import { serveNamespace } from './control-planes.ts';
 import { STACK_TIMEOUT_MS } from './stack.ts';
 
 const NS = 'coder-system';
+
+interface AuditEvent {
+  verb: string;
+  user: { username: string };
+  objectRef?: { apiGroup?: string; resource: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code: number };
+}
+
+/**
+ * Granted but never asked for here, each for a reason: escalate and bind are checked by
+ * kube-apiserver when roles are written, not requested; HTTPRoutes need the Gateway API,
+ * which this cluster does not have; the bootstrap needs a Coder without users.
+ */
+const NOT_ASKED = new Set([
+  // Server-side apply of an object that does not exist yet is authorized as create as well
+  // (the audit log shows the patch).
+  'apps/deployments:create',
+  '/services:create',
+  '/serviceaccounts:create',
+  'networking.k8s.io/ingresses:create',
+  'gateway.networking.k8s.io/httproutes:create',
+  'rbac.authorization.k8s.io/roles:create',
+  'rbac.authorization.k8s.io/rolebindings:create',
+  'rbac.authorization.k8s.io/roles:escalate',
+  'rbac.authorization.k8s.io/roles:bind',
+  'rbac.authorization.k8s.io/rolebindings:escalate',
+  'rbac.authorization.k8s.io/rolebindings:bind',
+  'gateway.networking.k8s.io/httproutes:patch',
+  // The operator's REST bootstrap writes the token and first-user Secrets (operator e2e).
+  '/secrets:create',
+  '/secrets:update',
+]);
+
+/** Granted by the system:auth-delegator and extension-apiserver-authentication-reader bindings. */
+const DELEGATED = new Set([
+  'authentication.k8s.io/tokenreviews:create',
+  'authorization.k8s.io/subjectaccessreviews:create',
+  '/configmaps:get',
+  '/configmaps:list',
+  '/configmaps:watch',
+]);
 const EXECUTABLE = join(ROOT, 'dist', `coder-k8s-${process.platform}-${process.arch}`);
 const APISERVICE = 'apiservice/v1alpha1.aggregation.coder.com';
 
@@ -109,6 +151,9 @@ describe('helm install, the single executable, helm upgrade, helm uninstall', ()
     await eventually('workspaces on the watch', () => Promise.resolve(watched.includes('coder.alice.dev') || undefined), 30_000);
     watch.kill();
 
+    // Deleting through the API confirms the namespace's phase with kube-apiserver first.
+    await k(['delete', 'coderworkspace', 'acme.bob.ml', '-n', 'team-a', '--wait=false']);
+
     const metrics = await (await fetch(metricsUrl)).text();
     expect(metrics).toContain('coder_k8s_eligible_control_planes 1');
     expect(metrics).toContain('coder_k8s_apiserver_requests_total');
@@ -116,6 +161,49 @@ describe('helm install, the single executable, helm upgrade, helm uninstall', ()
     const log = await readFile(logFile(), 'utf8');
     expect(log.split('\n').filter((l) => /forbidden/i.test(l))).toEqual([]);
   }, 240_000);
+
+  it('reconciles an in-cluster CoderControlPlane, and cleans up after it, as the chart\'s ServiceAccount', async () => {
+    await k(['create', 'namespace', 'apps']);
+    await k(['create', 'namespace', 'ws-extra']);
+    const ccp = {
+      apiVersion: 'coder.com/v1alpha1',
+      kind: 'CoderControlPlane',
+      metadata: { name: 'coder', namespace: 'apps' },
+      spec: { replicas: 1, rbac: { workspaceNamespaces: ['ws-extra'] }, expose: { ingress: { host: 'coder.example.com' } }, operatorAccess: { tokenSecretRef: { name: 'not-there-yet' } } },
+    };
+    await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify(ccp) });
+    for (const [kind, ns] of [['deployment', 'apps'], ['service', 'apps'], ['serviceaccount', 'apps'], ['ingress', 'apps'], ['role', 'ws-extra'], ['rolebinding', 'ws-extra']] as const) {
+      await eventually(`${kind} in ${ns}`, async () => ((await kubectl(cluster, ['get', kind, '-n', ns, '-l', 'app.kubernetes.io/instance=coder', '-o', 'name'])).stdout.trim() ? true : undefined), 60_000);
+    }
+    await k(['delete', 'ccp', 'coder', '-n', 'apps', '--wait=true', '--timeout=60s']);
+    expect((await k(['get', 'roles,rolebindings', '-n', 'ws-extra', '-o', 'name'])).trim()).toBe('');
+  }, 120_000);
+
+  it('grants exactly what the product asked for: nothing it asked was denied, nothing granted went unused', async () => {
+    const granted = new Set<string>();
+    const manifest = await helm(['get', 'manifest', 'coder-k8s', '-n', NS]);
+    for (const doc of parseAllDocuments(manifest)) {
+      const m = doc.toJS() as { kind?: string; metadata?: { name?: string }; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] } | null;
+      if (!m || !['ClusterRole', 'Role'].includes(m.kind ?? '') || m.metadata?.name?.includes(':aggregate-to-')) continue;
+      for (const r of m.rules ?? []) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) granted.add(`${g}/${res}:${v}`);
+    }
+    const asked = new Map<string, number>();
+    const denied: string[] = [];
+    for (const line of (await readFile(join(dir, 'cluster', 'audit.log'), 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      const e = JSON.parse(line) as AuditEvent;
+      if (e.user.username !== 'system:serviceaccount:coder-system:coder-k8s' || !e.objectRef) continue;
+      const key = `${e.objectRef.apiGroup ?? ''}/${e.objectRef.resource}${e.objectRef.subresource ? `/${e.objectRef.subresource}` : ''}:${e.verb}`;
+      asked.set(key, (asked.get(key) ?? 0) + 1);
+      if (e.responseStatus?.code === 403) denied.push(`${key} ${e.objectRef.namespace ?? ''}/${e.objectRef.name ?? ''}`);
+    }
+    expect(denied).toEqual([]);
+    const unused = [...granted].filter((g) => !asked.has(g) && !NOT_ASKED.has(g)).sort();
+    expect(unused).toEqual([]);
+    // Every request is covered by the chart's roles or by the delegated-auth bindings.
+    const uncovered = [...asked.keys()].filter((a) => !granted.has(a) && !DELEGATED.has(a)).sort();
+    expect(uncovered).toEqual([]);
+  });
 
   it('upgrades keeping the certificate and the APIService Available', async () => {
     const bundle = () => k(['get', APISERVICE, '-o', 'jsonpath={.spec.caBundle}']);
