@@ -45,6 +45,7 @@ export interface Options {
   minRequestTimeoutMs: number;
   maxRequestBodyBytes: number;
   shutdownGracePeriodMs: number;
+  shutdownDelayMs: number;
 }
 
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
@@ -175,6 +176,14 @@ export function buildCommand(): Command {
         .default(30 * 60_000, '30m'),
     )
     .addOption(opt('--max-request-body-bytes <n>', 'largest request body accepted').argParser(bytes).default(6 * 1024 * 1024, '6Mi'))
+    .addOption(
+      opt(
+        '--shutdown-delay-duration <duration>',
+        'after SIGTERM, keep serving (not ready) this long before closing, so endpoints and kube-apiserver stop sending new requests first; a second signal skips the rest',
+      )
+        .argParser(durationMs)
+        .default(0, '0s'),
+    )
     .addOption(opt('--shutdown-grace-period <duration>', 'how long in-flight requests may finish on SIGTERM').argParser(durationMs).default(20_000, '20s'))
     .showHelpAfterError('(run coder-k8s --help for usage)')
     .allowExcessArguments(false);
@@ -191,6 +200,7 @@ interface RawOptions
     | 'minRequestTimeoutMs'
     | 'maxRequestBodyBytes'
     | 'shutdownGracePeriodMs'
+    | 'shutdownDelayMs'
   > {
   coderRequestTimeout: number;
   templateBuildWait: number;
@@ -200,6 +210,7 @@ interface RawOptions
   minRequestTimeout: number;
   maxRequestBodyBytes: number;
   shutdownGracePeriod: number;
+  shutdownDelayDuration: number;
 }
 
 /** Parses and cross-checks flags; throws an Error whose message says what to fix. */
@@ -217,6 +228,7 @@ export function parseOptions(argv: string[]): Options {
     minRequestTimeoutMs: raw.minRequestTimeout,
     maxRequestBodyBytes: raw.maxRequestBodyBytes,
     shutdownGracePeriodMs: raw.shutdownGracePeriod,
+    shutdownDelayMs: raw.shutdownDelayDuration,
   };
   validate(options);
   return options;

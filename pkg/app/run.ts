@@ -16,14 +16,19 @@ import { VERSION } from './version.ts';
  * - controller: informers + reconcilers;
  * - aggregated-apiserver: the API server, its namespaces from the eligibility cache (read
  *   only) or, with --coder-url, from one pinned Coder deployment.
- * Shutdown drops readiness, drains requests, stops controllers (releasing the lease), exits.
+ * Shutdown drops readiness, keeps serving for --shutdown-delay-duration, ends watches, drains
+ * requests, stops controllers (releasing the lease), exits.
  */
 export async function run(o: Options, logger: Logger = createLogger({ level: o.logLevel, format: o.logFormat })): Promise<void> {
   logger.info('starting coder-k8s', { version: VERSION, app: o.app, node: process.version });
   let shuttingDown = false;
+  let hurry: () => void = () => undefined;
+  const hurried = new Promise<void>((resolve) => (hurry = resolve));
   const stopped = new Promise<string>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
+        // A second signal during --shutdown-delay-duration skips the rest of the delay.
+        if (shuttingDown) hurry();
         shuttingDown = true;
         resolve(signal);
       });
@@ -102,6 +107,11 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
       cleanups.push(() => a.stop());
     }
     const signal = await stopped;
+    if (o.shutdownDelayMs > 0 && apiserver) {
+      // Not ready from now on; still serving while endpoints and the aggregator notice.
+      logger.info('shutting down after the shutdown delay', { signal, delayMs: o.shutdownDelayMs });
+      await Promise.race([new Promise((r) => setTimeout(r, o.shutdownDelayMs)), hurried]);
+    }
     logger.info('shutting down', { signal });
   } finally {
     shuttingDown = true;
