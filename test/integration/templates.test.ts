@@ -2,6 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { CoderClient } from '../../pkg/coder/client.ts';
 import { packTemplateFiles, unpackTemplateFiles } from '../../pkg/storage/template-files.ts';
 import { TABLE, TEMPLATES, eventually, startHarness, type Harness } from './harness.ts';
+import { request } from 'undici';
+import { packTar } from '../fakes/coderd/index.ts';
+import { coderCall } from '../util/out-of-band.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -440,5 +443,41 @@ describe('CoderTemplate builds that outlast the request', () => {
     expect(got.body.status.latestVersionBuild).toMatchObject({ status: 'failed', message: expect.stringContaining('coder-fake:fail') });
     const table = await slow.request('GET', `${TEMPLATES}/coder.kubernetes`, { accept: TABLE });
     expect(table.body.rows[0].cells[3]).toBe('failed');
+  });
+});
+
+describe('templates whose files spec.files cannot carry', () => {
+  it('an update carrying the resourceVersion of a LIST is no conflict when nothing changed', async () => {
+    // Published outside Kubernetes (as with the Coder CLI): one file is not UTF-8.
+    const coder = h.fake;
+    const archive = await packTar({ 'main.tf': 'resource "null_resource" "x" {}\n', 'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe, 0x00]) });
+    const upload = await request(`${coder.url}/api/v2/files`, {
+      method: 'POST',
+      headers: { 'Coder-Session-Token': coder.adminToken, 'content-type': 'application/x-tar' },
+      body: archive,
+    });
+    const { hash } = (await upload.body.json()) as { hash: string };
+    const org = await coderCall<{ id: string }>(coder, 'GET', '/api/v2/organizations/coder');
+    const version = await coderCall<{ id: string }>(coder, 'POST', `/api/v2/organizations/${org.id}/templateversions`, {
+      storage_method: 'file',
+      file_id: hash,
+      provisioner: 'terraform',
+      tags: {},
+    });
+    await eventually('the import', async () => {
+      const v = await coderCall<{ job: { status: string } }>(coder, 'GET', `/api/v2/templateversions/${version.id}`);
+      return v.job.status === 'succeeded' ? true : undefined;
+    });
+    await coderCall(coder, 'POST', `/api/v2/organizations/${org.id}/templates`, { name: 'binary', template_version_id: version.id });
+
+    const list = await h.request('GET', TEMPLATES);
+    const listed = (list.body.items as { metadata: { name: string; resourceVersion: string } }[]).find((t) => t.metadata.name === 'coder.binary');
+    const got = await h.request('GET', `${TEMPLATES}/coder.binary`);
+    expect(got.body.status.omittedFiles).toEqual(['logo.png']);
+    expect(got.body.metadata.resourceVersion).toBe(listed?.metadata.resourceVersion);
+    const body = { ...got.body, metadata: { ...got.body.metadata, resourceVersion: listed?.metadata.resourceVersion }, spec: { ...got.body.spec, description: 'described' } };
+    const put = await h.request('PUT', `${TEMPLATES}/coder.binary`, { body });
+    expect(put.status).toBe(200);
+    expect(put.body.spec.description).toBe('described');
   });
 });
