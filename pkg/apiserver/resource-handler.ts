@@ -65,7 +65,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   #context(backend: Backend, dryRun: boolean, warnings: string[] = []): StorageContext {
-    return { backend, dryRun, warnings };
+    return { backend, dryRun, warnings, backendNow: () => this.#options.scopes.current(backend.namespace) };
   }
 
   /** The backend an existing object is read from; a namespace that is not served has no objects. */

@@ -47,6 +47,15 @@ export class NamespaceScopes {
     return out;
   }
 
+  /** The namespace's backend right now, without a phase check (for work that outlives a request). */
+  current(namespace: string): Backend | undefined {
+    try {
+      return this.#resolver.resolve(namespace);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Why a namespace without a control plane cannot take new objects. */
   unservedMessage(namespace: string): string {
     return this.#resolver.unservedMessage(namespace);

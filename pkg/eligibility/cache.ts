@@ -31,6 +31,15 @@ export interface EligibilityCacheOptions {
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /**
+ * How long a replaced Coder client keeps working before it is closed: requests that
+ * resolved it just before a token renewal or URL change make several Coder calls, and
+ * none may fail on a closed client. (Background work asks for the current client.)
+ */
+const DRAIN_MS = 5 * 60_000;
+/** A token Secret not listed by then stops holding readiness back (its control plane reports OperatorTokenPending). */
+const SECRET_SYNC_GRACE_MS = 30_000;
+
+/**
  * Namespace → the Coder deployment serving it, kept current from informer events on
  * CoderControlPlanes and on the token Secrets their status references. Requests resolve
  * from memory: no listing of control planes and no Secret reads per request. One Coder
@@ -41,6 +50,10 @@ export class EligibilityCache implements BackendResolver {
   readonly #core: CoreV1Api;
   readonly #secretInformers = new Map<string, ResilientInformer<V1Secret>>();
   readonly #tokens = new Map<string, Map<string, string>>();
+  /** Secret informer key → when it was started. */
+  readonly #secretsSince = new Map<string, number>();
+  /** Replaced clients, closed after DRAIN_MS (or at stop). */
+  readonly #draining = new Map<CoderClient, NodeJS.Timeout>();
   #backends = new Map<string, Entry>();
   #ambiguous = new Map<string, string[]>();
   /** Namespaces whose control planes all fail eligibility → why, one line per control plane. */
@@ -78,9 +91,13 @@ export class EligibilityCache implements BackendResolver {
     return `no Coder deployment serves namespace "${namespace}": it has no CoderControlPlane; create one there to serve Coder objects in it`;
   }
 
-  /** Every referenced token Secret has been listed (until then verdicts may be provisional). */
+  /**
+   * Every referenced token Secret has been listed, or has been waited for long enough: one
+   * Secret that cannot be listed must not keep every replica unready.
+   */
   get synced(): boolean {
-    return [...this.#secretInformers.values()].every((i) => i.synced);
+    const now = Date.now();
+    return [...this.#secretInformers].every(([k, i]) => i.synced || now - (this.#secretsSince.get(k) ?? now) > SECRET_SYNC_GRACE_MS);
   }
 
   namespaces(): string[] {
@@ -94,6 +111,11 @@ export class EligibilityCache implements BackendResolver {
 
   async stop(): Promise<void> {
     await Promise.all([...this.#secretInformers.values()].map((i) => i.stop()));
+    for (const [client, timer] of this.#draining) {
+      clearTimeout(timer);
+      await client.close();
+    }
+    this.#draining.clear();
     for (const entry of this.#backends.values()) await entry.client.close();
   }
 
@@ -124,14 +146,19 @@ export class EligibilityCache implements BackendResolver {
       const conflicting = [...result.entries()].filter(([, v]) => v.reason === 'Conflict').map(([n]) => n);
       if (conflicting.length > 0) ambiguous.set(namespace, conflicting);
       const winner = ccps.find((c) => result.get(c.metadata.name)?.eligible);
+      const previous = this.#backends.get(namespace);
       if (winner) backends.set(namespace, this.#entryFor(winner));
-      else if (conflicting.length === 0) {
+      else if (previous && result.get(previous.ccp)?.reason === 'OperatorTokenPending') {
+        // Its token Secret is being re-read (a new informer): keep serving with the last token.
+        backends.set(namespace, previous);
+      } else if (conflicting.length === 0) {
         const reasons = [...result.entries()].map(([name, v]) => `CoderControlPlane "${name}": ${v.reason}: ${v.message}`);
         ineligible.set(namespace, reasons.sort().join('; '));
       }
     }
-    for (const [ns, old] of this.#backends) {
-      if (backends.get(ns)?.client !== old.client) void old.client.close();
+    const kept = new Set([...backends.values()].map((e) => e.client));
+    for (const old of this.#backends.values()) {
+      if (!kept.has(old.client) && !this.#draining.has(old.client)) this.#drain(old.client);
     }
     const changed = [...new Set([...verdicts.keys(), ...this.#verdicts.keys()])].filter(
       (k) => JSON.stringify(verdicts.get(k)) !== JSON.stringify(this.#verdicts.get(k)),
@@ -146,6 +173,15 @@ export class EligibilityCache implements BackendResolver {
       this.#o.logger.info('eligibility changed', { namespace, name, ...verdicts.get(k) });
       this.#o.onVerdictChange?.(namespace, name);
     }
+  }
+
+  #drain(client: CoderClient): void {
+    const timer = setTimeout(() => {
+      this.#draining.delete(client);
+      void client.close();
+    }, DRAIN_MS);
+    timer.unref();
+    this.#draining.set(client, timer);
   }
 
   #entryFor(ccp: CoderControlPlane): Entry {
@@ -180,6 +216,7 @@ export class EligibilityCache implements BackendResolver {
       if (!wanted.has(k)) {
         void informer.stop();
         this.#secretInformers.delete(k);
+        this.#secretsSince.delete(k);
         this.#tokens.delete(k);
       }
     }
@@ -207,6 +244,7 @@ export class EligibilityCache implements BackendResolver {
         },
       });
       this.#secretInformers.set(k, informer);
+      this.#secretsSince.set(k, Date.now());
       void informer.start();
       // A Secret that does not exist produces no event; recompute once its list has synced.
       void informer.waitForSync(30_000).then(() => {

@@ -12,7 +12,8 @@ function ccp(name: string, patch: { spec?: CoderControlPlane['spec']; status?: C
   };
 }
 
-const tokens: TokenLookup = (_ns, name, key) => (name === 'tok' && key === 'token' ? 'secret-value' : name === 'empty' ? '' : null);
+const tokens: TokenLookup = (_ns, name, key) =>
+  name === 'tok' && key === 'token' ? 'secret-value' : name === 'empty' ? '' : name === 'unread' ? undefined : null;
 
 describe('eligibility rule', () => {
   it('accepts a control plane that meets every condition', () => {
@@ -26,6 +27,7 @@ describe('eligibility rule', () => {
     ['no token Secret reference', ccp('coder', { status: { operatorAccessReady: true, url: 'u' } }), 'NoOperatorToken'],
     ['a missing Secret', ccp('coder', { status: { operatorAccessReady: true, operatorTokenSecretRef: { name: 'gone' }, url: 'u' } }), 'OperatorTokenSecretMissing'],
     ['an empty token', ccp('coder', { status: { operatorAccessReady: true, operatorTokenSecretRef: { name: 'empty' }, url: 'u' } }), 'OperatorTokenEmpty'],
+    ['a Secret not read yet (pending, not empty)', ccp('coder', { status: { operatorAccessReady: true, operatorTokenSecretRef: { name: 'unread' }, url: 'u' } }), 'OperatorTokenPending'],
     ['no URL', ccp('coder', { status: { operatorAccessReady: true, operatorTokenSecretRef: { name: 'tok' } } }), 'NoURL'],
   ])('rejects %s', (_what, object, reason) => {
     const verdict = evaluate(object, tokens);

@@ -31,6 +31,9 @@ export function evaluate(ccp: CoderControlPlane, token: TokenLookup): Verdict {
     return { eligible: false, reason: 'NoOperatorToken', message: 'status.operatorTokenSecretRef is not set' };
   }
   const value = token(ccp.metadata.namespace, ref.name, ref.key ?? DEFAULT_TOKEN_KEY);
+  if (value === undefined) {
+    return { eligible: false, reason: 'OperatorTokenPending', message: `Secret "${ref.name}" has not been read yet` };
+  }
   if (value === null) {
     return { eligible: false, reason: 'OperatorTokenSecretMissing', message: `Secret "${ref.name}" does not exist` };
   }

@@ -47,18 +47,15 @@ async function waitForJob<R extends { id: string; job: ProvisionerJob }>(
   return current;
 }
 
-export function waitForTemplateVersion(
-  coder: CoderClient,
-  version: TemplateVersion,
-  options: WaitOptions,
-): Promise<TemplateVersion> {
-  return waitForJob(version, (id) => coder.getTemplateVersion(id), options);
+/** A client, or where to get the current one on every poll (long waits outlive client replacements). */
+export type CoderSource = CoderClient | (() => CoderClient);
+
+const clientOf = (source: CoderSource): CoderClient => (typeof source === 'function' ? source() : source);
+
+export function waitForTemplateVersion(coder: CoderSource, version: TemplateVersion, options: WaitOptions): Promise<TemplateVersion> {
+  return waitForJob(version, (id) => clientOf(coder).getTemplateVersion(id), options);
 }
 
-export function waitForWorkspaceBuild(
-  coder: CoderClient,
-  build: WorkspaceBuild,
-  options: WaitOptions,
-): Promise<WorkspaceBuild> {
-  return waitForJob(build, (id) => coder.getWorkspaceBuild(id), options);
+export function waitForWorkspaceBuild(coder: CoderSource, build: WorkspaceBuild, options: WaitOptions): Promise<WorkspaceBuild> {
+  return waitForJob(build, (id) => clientOf(coder).getWorkspaceBuild(id), options);
 }

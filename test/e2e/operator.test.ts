@@ -8,6 +8,7 @@ import { terminate } from '../../hack/lib/process.ts';
 import { startProduct, startStack, type Stack } from '../../hack/lib/stack.ts';
 import { emptySeed, startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
 import { eventually } from '../util/eventually.ts';
+import { coderCall } from '../util/out-of-band.ts';
 import { controlPlane, eligible as eligibleIn } from './control-planes.ts';
 import { STACK_TIMEOUT_MS, stopStack } from './stack.ts';
 
@@ -184,6 +185,52 @@ describe('operator access without a token Secret', () => {
   });
 });
 
+describe('token rotation', () => {
+  it('takes a renewed operator token under load without a failed request', async () => {
+    const fake = fakes.get('team-c') as FakeCoder;
+    const { KubeConfig, CustomObjectsApi } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromFile(stack.cluster.kubeconfig);
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const group = { group: 'aggregation.coder.com', version: 'v1alpha1', namespace: 'team-c' };
+    let sent = 0;
+    const failed: string[] = [];
+    let running = true;
+    // Template GETs make several Coder calls each: the ones caught mid-rotation must finish.
+    const worker = async () => {
+      while (running) {
+        sent += 2;
+        await Promise.all([
+          api.listNamespacedCustomObject({ ...group, plural: 'coderworkspaces' }),
+          api.getNamespacedCustomObject({ ...group, plural: 'codertemplates', name: 'coder.docker' }),
+        ]).catch((err: unknown) => failed.push(err instanceof Error ? err.message : String(err)));
+      }
+    };
+    // Slow enough that requests are mid-flight, between two Coder calls, when the client changes.
+    fake.knobs.latencyMs = 40;
+    const load = Array.from({ length: 4 }, () => worker());
+    try {
+      const { key } = await coderCall<{ key: string }>(fake, 'POST', '/api/v2/users/me/keys/tokens', { token_name: 'renewed' });
+      const renewed = fake.state.apiKeys.get(key.split('-')[0] ?? '');
+      if (!renewed) throw new Error('the renewed key is not in the fake');
+      const unused = '1970-01-01T00:00:00Z';
+      renewed.last_used = unused;
+      const secret = await mk(['create', 'secret', 'generic', 'coder-operator', '-n', 'team-c', `--from-literal=token=${key}`, '--dry-run=client', '-o', 'yaml']);
+      await mk(['apply', '-f', '-'], secret);
+      await eventually('coder-k8s to use the renewed token', () => Promise.resolve(renewed.last_used !== unused || undefined), 30_000);
+      const atSwitch = sent;
+      await eventually('more load on the renewed token', () => Promise.resolve(sent > atSwitch + 24 || undefined), 30_000);
+    } finally {
+      running = false;
+      await Promise.all(load);
+      fake.knobs.latencyMs = 0;
+    }
+    expect(failed).toEqual([]);
+    expect(sent).toBeGreaterThan(24);
+    console.log(`token rotation under load: ${sent} requests sent, ${failed.length} failed`);
+  }, 120_000);
+});
+
 describe('leader election', () => {
   it('lets one replica reconcile and hands over when it stops', async () => {
     const lease = async () => (await mk(['get', 'lease', 'coder-k8s-leader', '-n', 'coder-system', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
@@ -205,4 +252,5 @@ describe('leader election', () => {
     }
   }, 120_000);
 });
+
 

@@ -24,7 +24,7 @@ import type { Metrics } from '../../metrics/metrics.ts';
 import type { BackgroundTasks } from '../background.ts';
 import { isJobActive, waitForTemplateVersion } from '../build-wait.ts';
 import { toStatusError } from '../coder-errors.ts';
-import type { StorageContext } from '../context.ts';
+import { currentCoder, type StorageContext } from '../context.ts';
 import { organizationByName, withOrganization } from '../lookups.ts';
 import { OBJECT_META_FIELDS, type DeleteResult, type Storage } from '../storage.ts';
 import {
@@ -323,7 +323,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
   }
 
   #promoteInBackground(ctx: StorageContext, templateId: string, version: TemplateVersion): void {
-    const { coder, namespace } = ctx.backend;
+    const { namespace } = ctx.backend;
+    const coder = currentCoder(ctx);
     const logger = this.#options.logger;
     this.#options.background.run(`promote template version ${version.id}`, async (signal) => {
       const done = await waitForTemplateVersion(coder, version, {
@@ -338,9 +339,9 @@ export class TemplateStorage implements Storage<CoderTemplate> {
         return;
       }
       // A newer version published meanwhile wins; promoting this one would roll it back.
-      const latest = newest(await coder.listTemplateVersions(templateId));
+      const latest = newest(await coder().listTemplateVersions(templateId));
       if (latest && latest.id !== done.id) return;
-      await this.#promote(coder, templateId, done.id);
+      await this.#promote(coder(), templateId, done.id);
       logger.info('promoted template version after background build', { namespace, templateId, versionId: done.id });
     });
   }

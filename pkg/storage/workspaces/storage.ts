@@ -10,7 +10,7 @@ import type { Logger } from '../../logging/logger.ts';
 import type { BackgroundTasks } from '../background.ts';
 import { isJobActive, waitForWorkspaceBuild } from '../build-wait.ts';
 import { toStatusError } from '../coder-errors.ts';
-import type { StorageContext } from '../context.ts';
+import { currentCoder, type StorageContext } from '../context.ts';
 import { organizationByName } from '../lookups.ts';
 import { OBJECT_META_FIELDS, type DeleteResult, type Storage } from '../storage.ts';
 import { toCoderWorkspace } from './convert.ts';
@@ -232,7 +232,8 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
    * state, and Coder accepts one build at a time.
    */
   #transitionWhenIdle(ctx: StorageContext, workspaceId: string, inFlight: WorkspaceBuild, request: CreateWorkspaceBuildRequest): void {
-    const { coder, namespace } = ctx.backend;
+    const { namespace } = ctx.backend;
+    const coder = currentCoder(ctx);
     const logger = this.#options.logger;
     const intent = ++this.#intentSeq;
     this.#intents.set(workspaceId, intent);
@@ -240,7 +241,7 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
       const done = await waitForWorkspaceBuild(coder, inFlight, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000, tolerateErrors: true });
       if (signal.aborted || isJobActive(done) || this.#intents.get(workspaceId) !== intent) return;
       this.#intents.delete(workspaceId);
-      await buildIgnoringConflict(coder, workspaceId, request);
+      await buildIgnoringConflict(coder(), workspaceId, request);
       logger.info('issued deferred workspace transition', { namespace, workspaceId, transition: request.transition });
     });
   }
