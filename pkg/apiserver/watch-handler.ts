@@ -19,7 +19,7 @@ function parseBoolean(ctx: Context, name: string): boolean | undefined {
 }
 
 /** The watch parameters of a list request, checked the way kube-apiserver checks ListOptions. */
-export function parseWatchParams(ctx: Context): {
+function parseWatchParams(ctx: Context): {
   resourceVersion: string;
   sendInitialEvents: boolean | undefined;
   allowWatchBookmarks: boolean;

@@ -23,7 +23,7 @@ export function servingHosts(o: Pick<Options, 'serviceName' | 'serviceNamespace'
   return ['localhost', '127.0.0.1', '::1', o.serviceName, svc, `${svc}.svc`, `${svc}.svc.cluster.local`];
 }
 
-export interface ServingCertificate {
+interface ServingCertificate {
   tls: ServingTLS;
   /** Follows rotations (files or the Secret); returns what stops following. */
   follow(apply: (tls: ServingTLS) => void): () => void;
