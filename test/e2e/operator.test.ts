@@ -243,8 +243,14 @@ describe('leader election', () => {
     try {
       expect(await leaderGauge(second.metricsUrl)).toBe(false);
       expect(await lease()).toMatch(new RegExp(`_${stack.product.pid}$`));
-      // A graceful stop releases the Lease, so the standby takes over without waiting for expiry.
+      // A graceful stop releases the Lease, so the standby takes over without waiting for expiry:
+      // the moment the leader has exited, the Lease names no holder (or already the standby).
       await terminate(stack.product.pid);
+      const released = JSON.parse(await mk(['get', 'lease', 'coder-k8s-leader', '-n', 'coder-system', '-o', 'json'])) as {
+        spec: { holderIdentity?: string; leaseDurationSeconds?: number };
+      };
+      const holder = released.spec.holderIdentity ?? '';
+      expect(holder === '' || holder.endsWith(`_${second.pid}`)).toBe(true);
       await eventually('the standby to lead', async () => ((await lease()).endsWith(`_${second.pid}`) ? true : undefined), 30_000);
       await eventually('the leader gauge', async () => ((await leaderGauge(second.metricsUrl)) ? true : undefined), 10_000);
     } finally {
