@@ -53,9 +53,17 @@ describe('through kube-apiserver', () => {
   });
 
   it('passes the user and groups through the front proxy to coder-k8s', async () => {
-    await e.mustKubectl(['get', 'ctpl', '-n', NAMESPACE, '--as=viewer', '--as-group=team-a', '--as-group=team-b']);
+    // Rights held only through a group: coder-k8s's own SubjectAccessReview allows the request
+    // only if the group reached it (kube-apiserver authorizes first, so a 403 would come from us).
+    await e.mustKubectl(['create', 'rolebinding', 'group-viewers', '-n', NAMESPACE, '--clusterrole=view', '--group=coder-viewers']);
+    await eventually('the binding to take effect', async () => ((await e.kubectl(['auth', 'can-i', 'list', 'codertemplates.aggregation.coder.com', '-n', NAMESPACE, '--as=carol', '--as-group=coder-viewers'])).stdout.trim() === 'yes' ? true : undefined));
+    const res = await e.kubectl(['get', 'ctpl', '-n', NAMESPACE, '--as=carol', '--as-group=coder-viewers', '--as-group=other']);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toContain('coder.docker');
     const log = await readFile(e.product.logFile, 'utf8');
-    expect(log).toMatch(/path="\/apis\/aggregation\.coder\.com\/v1alpha1\/namespaces\/coder\/codertemplates".*user="viewer"/);
+    expect(log).toMatch(/path="\/apis\/aggregation\.coder\.com\/v1alpha1\/namespaces\/coder\/codertemplates".*status=200.*user="carol"/);
+    const without = await e.kubectl(['get', 'ctpl', '-n', NAMESPACE, '--as=carol']);
+    expect(without.stderr).toContain('User "carol" cannot list resource "codertemplates"');
   });
 });
 
@@ -83,6 +91,8 @@ describe('directly at the coder-k8s port', () => {
     expect(allowed.body.items.length).toBe(3);
     const denied = await direct(TEMPLATES, { Authorization: `Bearer ${await token('stranger')}` });
     expect(denied.status).toBe(403);
+    // coder-k8s itself decided (its request log), not kube-apiserver.
+    expect(await readFile(e.product.logFile, 'utf8')).toMatch(/status=403.*user="system:serviceaccount:coder:stranger"/);
     expect(denied.body.message).toBe(
       `User "system:serviceaccount:${NAMESPACE}:stranger" cannot list resource "codertemplates" in API group "aggregation.coder.com" in the namespace "${NAMESPACE}"`,
     );
