@@ -153,19 +153,23 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   async get(ctx: Context, namespace: string, name: string): Promise<void> {
     const form = negotiateRequest(ctx, { table: true, metadata: 'PartialObjectMetadata' });
     const sctx = this.#context(await this.#backendOf(namespace, name), false);
-    const start = this.#events.mark();
-    const object = this.#events.observe(namespace, await this.#storage.get(sctx, name), start);
+    const object = await this.#current(sctx, name);
     setWarnings(ctx, sctx.warnings);
     ctx.body = renderObject(form, this.#storage, object, parseIncludeObject(queryString(ctx, 'includeObject')));
   }
 
-  /** A read for a write: the current object, with its resourceVersion, to check preconditions against. */
+  /** The object as Coder has it now, with the resourceVersion this process assigned its content. */
   async #current(sctx: StorageContext, name: string): Promise<T> {
     const start = this.#events.mark();
     return this.#events.observe(sctx.backend.namespace, await this.#storage.get(sctx, name), start);
   }
 
-  /** What a write returned, published to watches at once (dry runs publish nothing). */
+  /** A write: what it returned is published to watches at once (dry runs publish nothing). */
+  async #write(sctx: StorageContext, write: () => Promise<T>): Promise<T> {
+    const start = this.#events.mark();
+    return this.#written(sctx, await write(), start);
+  }
+
   #written(sctx: StorageContext, object: T, start: number): T {
     return sctx.dryRun ? object : this.#events.observe(sctx.backend.namespace, object, start);
   }
@@ -177,8 +181,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     const object = this.#prepare(validated.object, namespace, undefined);
     const sctx = this.#context(await this.#backendForNew(namespace, object.metadata.name ?? ''), dryRun);
     sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(object));
-    const start = this.#events.mark();
-    const created = this.#written(sctx, await this.#storage.create(sctx, object), start);
+    const created = await this.#write(sctx, () => this.#storage.create(sctx, object));
     setWarnings(ctx, sctx.warnings);
     ctx.status = 201;
     ctx.body = created;
@@ -193,8 +196,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(desired));
     const current = await this.#current(sctx, name);
     this.#checkResourceVersion(current, desired.metadata.resourceVersion);
-    const start = this.#events.mark();
-    ctx.body = this.#written(sctx, await this.#storage.update(sctx, current, desired), start);
+    ctx.body = await this.#write(sctx, () => this.#storage.update(sctx, current, desired));
     setWarnings(ctx, sctx.warnings);
   }
 
@@ -221,13 +223,12 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
       const validated = validateObject<T>(info, merged, fieldValidation);
       const desired = this.#prepare(validated.object, namespace, name);
       sctx.warnings.push(...validated.warnings, ...this.#unstoredMetadataWarnings(patch));
-      const start = this.#events.mark();
       if (current) {
         this.#checkResourceVersion(current, (patch as Partial<KubeObject>).metadata?.resourceVersion);
-        ctx.body = this.#written(sctx, await this.#storage.update(sctx, current, desired), start);
+        ctx.body = await this.#write(sctx, () => this.#storage.update(sctx, current, desired));
       } else {
         ctx.status = 201;
-        ctx.body = this.#written(sctx, await this.#storage.create(sctx, desired), start);
+        ctx.body = await this.#write(sctx, () => this.#storage.create(sctx, desired));
       }
       setWarnings(ctx, sctx.warnings);
       return;
@@ -241,8 +242,7 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     sctx.warnings.push(...validated.warnings);
     // A patch that carries a resourceVersion is a precondition, as in kube-apiserver.
     this.#checkResourceVersion(current, desired.metadata.resourceVersion);
-    const start = this.#events.mark();
-    ctx.body = this.#written(sctx, await this.#storage.update(sctx, current, desired), start);
+    ctx.body = await this.#write(sctx, () => this.#storage.update(sctx, current, desired));
     setWarnings(ctx, sctx.warnings);
   }
 

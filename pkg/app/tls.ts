@@ -45,10 +45,7 @@ export async function servingCertificate(o: Options, logger: Logger): Promise<Se
       logger,
     });
     const pair = await secret.ensure();
-    return {
-      tls: { cert: pair.cert, key: pair.key, caCert: pair.caCert },
-      follow: (apply) => secret.follow(pair, (next) => { apply({ cert: next.cert, key: next.key, caCert: next.caCert }); }),
-    };
+    return { tls: pair, follow: (apply) => secret.follow(pair, apply) };
   }
   const tls = await loadServingTLS(o, logger);
   return { tls, follow: (apply) => followServingFiles(o, logger, apply, tls) };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
-import { describeKubeError, isNotFound } from './errors.ts';
+import { describeKubeError, isConflict, isNotFound } from './errors.ts';
 
 describe('describeKubeError', () => {
   it('keeps only the code and the Status message of an API error', () => {
@@ -22,5 +22,14 @@ describe('isNotFound', () => {
     expect(isNotFound(new ApiException(403, 'Forbidden', '{}', {}))).toBe(false);
     expect(isNotFound(new Error('404'))).toBe(false);
     expect(isNotFound(null)).toBe(false);
+  });
+});
+
+describe('isConflict', () => {
+  it('recognises a 409 from kube-apiserver, and nothing else', () => {
+    expect(isConflict(new ApiException(409, 'Conflict', '{}', {}))).toBe(true);
+    expect(isConflict(new ApiException(404, 'Not Found', '{}', {}))).toBe(false);
+    expect(isConflict(new Error('409'))).toBe(false);
+    expect(isConflict(null)).toBe(false);
   });
 });

@@ -23,3 +23,8 @@ export function describeKubeError(err: unknown): string {
 export function isNotFound(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 404;
 }
+
+/** A Kubernetes API call failed on a conflict: a stale resourceVersion, or the object already exists. */
+export function isConflict(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 409;
+}

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { ApiregistrationV1Api, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate, loadCertificateAuthority } from '../certs/certs.ts';
-import { describeKubeError, isNotFound } from '../kube/errors.ts';
+import { describeKubeError, isConflict, isNotFound } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -29,11 +29,6 @@ export interface ServingSecretOptions {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const text = (secret: V1Secret, key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
-
-function conflictOrExists(err: unknown): boolean {
-  const code = (err as { code?: number }).code;
-  return code === 409;
-}
 
 /**
  * The serving certificate every replica shares, kept in a Secret, for installs without the
@@ -64,7 +59,7 @@ export class ServingCertificateSecret {
         return pair;
       } catch (err) {
         // Another replica created or renewed it first: use theirs.
-        if (!conflictOrExists(err)) throw err;
+        if (!isConflict(err)) throw err;
       }
     }
     throw new Error(`Secret ${this.#o.namespace}/${this.#o.name} keeps changing under this replica; giving up`);
@@ -153,7 +148,7 @@ export class ServingCertificateSecret {
         this.#o.logger.info('set the APIService caBundle to the serving CA', { apiService: this.#o.apiService });
         return;
       } catch (err) {
-        if (!conflictOrExists(err)) throw err;
+        if (!isConflict(err)) throw err;
       }
     }
   }

@@ -182,11 +182,7 @@ export class ResourceEvents<T extends KubeObject> {
       }
     }
     const open: OpenWatch<T> = { namespace: request.namespace, subscriptions: new Map(), watcher: this.#watcher(request, sink, () => open) };
-    for (const ns of members) {
-      const source = this.#source(ns);
-      if (current.has(ns)) open.watcher.added(sortByName(source.snapshot()));
-      open.subscriptions.set(ns, source.subscribe((change) => { open.watcher.change(change); }));
-    }
+    for (const ns of members) join(open, ns, this.#source(ns), current.has(ns));
     for (const change of replay.sort((a, b) => a.counter - b.counter)) open.watcher.change(change);
     if (request.sendInitialEvents) open.watcher.bookmark(this.#clock.formatCurrent(), true);
     if (open.watcher.closed) {
@@ -326,11 +322,21 @@ export class ResourceEvents<T extends KubeObject> {
       if (!source?.complete) continue;
       for (const open of this.#watches) {
         if (open.subscriptions.has(ns) || (open.namespace !== undefined && open.namespace !== ns)) continue;
-        open.watcher.added(sortByName(source.snapshot()));
-        open.subscriptions.set(ns, source.subscribe((change) => { open.watcher.change(change); }));
+        join(open, ns, source, true);
       }
     }
   }
+}
+
+/** Subscribes a watch to a namespace's source, first sending its current state when `withState`. */
+function join<T extends KubeObject>(open: OpenWatch<T>, namespace: string, source: EventSource<T>, withState: boolean): void {
+  if (withState) open.watcher.added(sortByName(source.snapshot()));
+  open.subscriptions.set(
+    namespace,
+    source.subscribe((change) => {
+      open.watcher.change(change);
+    }),
+  );
 }
 
 function tooOld(rv: string, namespace: string): Error {

@@ -5,6 +5,7 @@ import { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError } from '../../coder/errors.ts';
 import { readSecret, secretValue } from '../../kube/secrets.ts';
 import type { Logger } from '../../logging/logger.ts';
+import { isConflict } from '../../kube/errors.ts';
 
 export const OPERATOR_USERNAME = 'coder-k8s-operator';
 const ANNOTATION_EXPIRES = 'coder.com/token-expires-at';
@@ -15,7 +16,6 @@ export type BootstrapResult =
   | { ok: true; secretName: string; username: string; token: string }
   | { ok: false; reason: string; message: string };
 
-const code = (err: unknown) => (err as { code?: number }).code;
 
 /**
  * Operator access through Coder's public REST API (PRODUCT.md §3, option 2): a dedicated
@@ -169,7 +169,7 @@ export class OperatorBootstrap {
     try {
       await this.#core.createNamespacedSecret({ namespace, body });
     } catch (err) {
-      if (code(err) !== 409) throw err;
+      if (!isConflict(err)) throw err;
       await this.#core.replaceNamespacedSecret({ name, namespace, body });
     }
   }

@@ -21,6 +21,7 @@ import { LicenseReconciler } from './license.ts';
 import { InClusterObjects, type DeploymentState } from './in-cluster.ts';
 import { WORKSPACE_RBAC_FINALIZER, inClusterURL } from './objects.ts';
 import type { ReconcileResult } from '../controller.ts';
+import { isConflict } from '../../kube/errors.ts';
 
 export interface ControlPlaneReconcilerOptions {
   kubeConfig: KubeConfig;
@@ -134,7 +135,7 @@ export class ControlPlaneReconciler {
       } catch (err) {
         // The cache was behind our own last write (or someone else's): reconcile again
         // from the newer object instead of reporting a failure.
-        if ((err as { code?: number }).code !== 409) throw err;
+        if (!isConflict(err)) throw err;
         this.#o.logger.debug('status update conflicted; requeueing', { namespace, name });
         return { requeueAfterMs: 250 };
       }
