@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import parseDuration from 'parse-duration';
+import { checkLeaderElectionTiming, type LeaderElectionTiming } from '../controller/leader-election.ts';
 
 export const APP_MODES = ['all', 'controller', 'aggregated-apiserver'] as const;
 export type AppMode = (typeof APP_MODES)[number];
@@ -10,6 +11,9 @@ export interface Options {
   leaderElect: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
+  leaderElectLeaseDurationMs: number;
+  leaderElectRenewDeadlineMs: number;
+  leaderElectRetryPeriodMs: number;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   bindAddress: string;
@@ -105,6 +109,17 @@ export function buildCommand(): Command {
     .addOption(opt('--leader-elect [enabled]', 'elect a leader among replicas before reconciling').argParser(boolean).preset(true).default(false))
     .addOption(opt('--leader-election-namespace <ns>', 'namespace of the leader election Lease (default: the service namespace)'))
     .addOption(opt('--leader-election-id <name>', 'name of the leader election Lease').default('coder-k8s-leader'))
+    .addOption(
+      opt('--leader-elect-lease-duration <duration>', 'how long standbys wait, from when they last saw the Lease change, before taking it over')
+        .argParser(durationMs)
+        .default(15_000, '15s'),
+    )
+    .addOption(
+      opt('--leader-elect-renew-deadline <duration>', 'how long the leader tries to renew the Lease before it stops reconciling')
+        .argParser(durationMs)
+        .default(10_000, '10s'),
+    )
+    .addOption(opt('--leader-elect-retry-period <duration>', 'how often the Lease is tried').argParser(durationMs).default(2000, '2s'))
     .addOption(opt('--metrics-bind-address <addr>', 'address of the Prometheus /metrics endpoint; 0 disables').default(':8080'))
     .addOption(opt('--health-probe-bind-address <addr>', 'address of /healthz, /livez and /readyz; 0 disables').default(':8081'))
     .addOption(opt('--bind-address <ip>', 'IP address the aggregated API server listens on').default('0.0.0.0'))
@@ -201,6 +216,9 @@ interface RawOptions
     | 'maxRequestBodyBytes'
     | 'shutdownGracePeriodMs'
     | 'shutdownDelayMs'
+    | 'leaderElectLeaseDurationMs'
+    | 'leaderElectRenewDeadlineMs'
+    | 'leaderElectRetryPeriodMs'
   > {
   coderRequestTimeout: number;
   templateBuildWait: number;
@@ -211,6 +229,9 @@ interface RawOptions
   maxRequestBodyBytes: number;
   shutdownGracePeriod: number;
   shutdownDelayDuration: number;
+  leaderElectLeaseDuration: number;
+  leaderElectRenewDeadline: number;
+  leaderElectRetryPeriod: number;
 }
 
 /** Parses and cross-checks flags; throws an Error whose message says what to fix. */
@@ -229,6 +250,9 @@ export function parseOptions(argv: string[]): Options {
     maxRequestBodyBytes: raw.maxRequestBodyBytes,
     shutdownGracePeriodMs: raw.shutdownGracePeriod,
     shutdownDelayMs: raw.shutdownDelayDuration,
+    leaderElectLeaseDurationMs: raw.leaderElectLeaseDuration,
+    leaderElectRenewDeadlineMs: raw.leaderElectRenewDeadline,
+    leaderElectRetryPeriodMs: raw.leaderElectRetryPeriod,
   };
   validate(options);
   return options;
@@ -248,6 +272,8 @@ function validate(o: Options): void {
   ] as const) {
     if (ms < 100) throw new Error(`${flag} must be at least 100ms, got ${ms}ms`);
   }
+  const timing = checkLeaderElectionTiming(leaderElectionTiming(o));
+  if (timing) throw new Error(timing);
   if (o.coderSessionToken && o.coderSessionTokenFile) {
     throw new Error('--coder-session-token and --coder-session-token-file are mutually exclusive');
   }
@@ -272,6 +298,10 @@ function validate(o: Options): void {
   if (o.coderNamespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.coderNamespace)) {
     throw new Error(`--coder-namespace: "${o.coderNamespace}" is not a valid namespace name`);
   }
+}
+
+export function leaderElectionTiming(o: Options): LeaderElectionTiming {
+  return { leaseDurationMs: o.leaderElectLeaseDurationMs, renewDeadlineMs: o.leaderElectRenewDeadlineMs, retryPeriodMs: o.leaderElectRetryPeriodMs };
 }
 
 export function isStaticMode(o: Options): boolean {

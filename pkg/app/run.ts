@@ -7,7 +7,7 @@ import { metricsHandler } from '../metrics/server.ts';
 import { NamespaceLifecycle } from '../namespaces/lifecycle.ts';
 import { close, listen, parseBindAddress } from '../util/address.ts';
 import { coderObserver, startAPIServer, staticResolver, type RunningAPIServer } from './aggregated-apiserver.ts';
-import { isStaticMode, type Options } from './options.ts';
+import { isStaticMode, leaderElectionTiming, type Options } from './options.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -16,8 +16,8 @@ import { VERSION } from './version.ts';
  * - controller: informers + reconcilers;
  * - aggregated-apiserver: the API server, its namespaces from the eligibility cache (read
  *   only) or, with --coder-url, from one pinned Coder deployment.
- * Shutdown drops readiness, keeps serving for --shutdown-delay-duration, ends watches, drains
- * requests, stops controllers (releasing the lease), exits.
+ * Shutdown drops readiness, stops the reconcilers and releases the Lease, keeps serving for
+ * --shutdown-delay-duration, ends watches, drains requests, exits.
  */
 export async function run(o: Options, logger: Logger = createLogger({ level: o.logLevel, format: o.logFormat })): Promise<void> {
   logger.info('starting coder-k8s', { version: VERSION, app: o.app, node: process.version });
@@ -75,7 +75,9 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
         logger,
         metrics,
         reconcile: o.app !== 'aggregated-apiserver',
-        ...(o.leaderElect ? { leaderElection: { namespace: o.leaderElectionNamespace ?? o.serviceNamespace, name: o.leaderElectionId } } : {}),
+        ...(o.leaderElect
+          ? { leaderElection: { namespace: o.leaderElectionNamespace ?? o.serviceNamespace, name: o.leaderElectionId, timing: leaderElectionTiming(o) } }
+          : {}),
         coderTimeoutMs: o.coderRequestTimeoutMs,
         coderObserver: coderObserver(metrics),
       });
@@ -107,6 +109,9 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
       cleanups.push(() => a.stop());
     }
     const signal = await stopped;
+    // Reconcilers need no grace: stopping them and releasing the Lease first lets another
+    // replica lead while this one still serves through the shutdown delay.
+    await manager?.stopReconciling();
     if (o.shutdownDelayMs > 0 && apiserver) {
       // Not ready from now on; still serving while endpoints and the aggregator notice.
       logger.info('shutting down after the shutdown delay', { signal, delayMs: o.shutdownDelayMs });

@@ -24,8 +24,8 @@ export interface ControllerOptions {
  * resets the backoff and may ask to be requeued after a delay.
  */
 export class Controller {
-  readonly queue = new RateLimitingQueue();
   readonly #options: ControllerOptions;
+  #queue = new RateLimitingQueue();
   #workers: Promise<void>[] = [];
 
   constructor(options: ControllerOptions) {
@@ -37,32 +37,41 @@ export class Controller {
   }
 
   enqueue(key: string): void {
-    this.queue.add(key);
-    this.#options.metrics.workqueueDepth.set({ name: this.name }, this.queue.length);
+    this.#queue.add(key);
+    this.#options.metrics.workqueueDepth.set({ name: this.name }, this.#queue.length);
   }
 
+  /** Starts the workers; after stop(), with a fresh queue (a replica that leads again re-lists). */
   start(): void {
+    if (this.#queue.shuttingDown) this.#queue = new RateLimitingQueue();
     const n = this.#options.workers ?? 2;
-    this.#workers = Array.from({ length: n }, () => this.#work());
+    const queue = this.#queue;
+    this.#workers = Array.from({ length: n }, () => this.#work(queue));
   }
 
+  /** No new reconciles start; resolves when those in flight have finished. */
   async stop(): Promise<void> {
-    this.queue.shutDown();
+    this.#queue.shutDown();
     await Promise.all(this.#workers);
   }
 
-  async #work(): Promise<void> {
+  async #work(queue: RateLimitingQueue): Promise<void> {
     const { name, reconcile, logger, metrics } = this.#options;
     for (;;) {
-      const key = await this.queue.get();
+      const key = await queue.get();
       if (key === undefined) return;
-      metrics.workqueueDepth.set({ name }, this.queue.length);
+      // A stopped controller (leadership lost) starts nothing more, queued or not.
+      if (queue.shuttingDown) {
+        queue.done(key);
+        return;
+      }
+      metrics.workqueueDepth.set({ name }, queue.length);
       const end = metrics.reconcileDuration.startTimer({ controller: name });
       try {
         const result = await reconcile(key);
-        this.queue.forget(key);
+        queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
-          this.queue.addAfter(key, result.requeueAfterMs);
+          queue.addAfter(key, result.requeueAfterMs);
           metrics.reconcileTotal.inc({ controller: name, result: 'requeue_after' });
         } else {
           metrics.reconcileTotal.inc({ controller: name, result: 'success' });
@@ -70,12 +79,12 @@ export class Controller {
       } catch (err) {
         metrics.reconcileTotal.inc({ controller: name, result: 'error' });
         metrics.reconcileErrors.inc({ controller: name });
-        const delay = this.queue.when(key);
+        const delay = queue.when(key);
         logger.warn('reconcile failed; retrying', { controller: name, key, retryInMs: delay, error: describeKubeError(err) });
-        this.queue.addAfter(key, delay);
+        queue.addAfter(key, delay);
       } finally {
         end();
-        this.queue.done(key);
+        queue.done(key);
       }
     }
   }

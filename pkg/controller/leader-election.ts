@@ -1,67 +1,120 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { describeKubeError, isNotFound } from '../kube/errors.ts';
+import { describeKubeError } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { LeaseLock, LeaseRecord } from './lease-lock.ts';
 
-export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
-  namespace: string;
-  name: string;
-  identity: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-  logger: Logger;
-  onStartedLeading: () => void;
-  onStoppedLeading: () => void;
+export interface LeaderElectionTiming {
+  /** How long others wait, from when they saw the record last change, before taking the lease. */
+  leaseDurationMs: number;
+  /** How long the leader keeps trying to renew before it gives up leading. */
+  renewDeadlineMs: number;
+  /** How often the lease is tried (jittered up to 1.2× while acquiring). */
+  retryPeriodMs: number;
 }
+
+export const DEFAULT_LEADER_ELECTION_TIMING: LeaderElectionTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+/** client-go's rule: renewals must be able to fail a few times before the lease could lapse. */
+export function checkLeaderElectionTiming(t: LeaderElectionTiming): string | undefined {
+  if (t.leaseDurationMs <= t.renewDeadlineMs) return '--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline';
+  if (t.renewDeadlineMs <= JITTER * t.retryPeriodMs) return '--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period';
+  if (t.retryPeriodMs < 100) return '--leader-elect-retry-period must be at least 100ms';
+  return undefined;
+}
+
+export interface LeaderElectionOptions extends LeaderElectionTiming {
+  lock: LeaseLock;
+  identity: string;
+  logger: Logger;
+  /** Called when this replica starts leading. */
+  onStartedLeading: () => void;
+  /** Called when leading ends (lost or stopping); campaigning resumes only once it resolves. */
+  onStoppedLeading: () => Promise<void>;
+}
+
+const JITTER = 1.2;
 
 /** MicroTime: RFC 3339 with exactly six fractional digits, as kube-apiserver parses it. */
 function micro(date: Date): string {
   return date.toISOString().replace('Z', '000Z');
 }
 
-interface LeaseSpec {
-  holderIdentity?: string | undefined;
-  leaseDurationSeconds?: number;
-  acquireTime?: string;
-  renewTime?: string;
-  leaseTransitions?: number;
+function sameRecord(a: LeaseRecord | undefined, b: LeaseRecord): boolean {
+  return (
+    a !== undefined &&
+    a.holderIdentity === b.holderIdentity &&
+    a.renewTime === b.renewTime &&
+    a.acquireTime === b.acquireTime &&
+    a.leaseDurationSeconds === b.leaseDurationSeconds &&
+    a.leaseTransitions === b.leaseTransitions
+  );
 }
 
-interface Lease {
-  apiVersion: 'coordination.k8s.io/v1';
-  kind: 'Lease';
-  metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec?: LeaseSpec;
+/** Rejects when the signal aborts, even if the operation itself ignores it. */
+function bounded<T>(operation: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    operation.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
 }
 
-// Leases go through the generic object API as plain JSON: the typed client turns times into
-// JavaScript Dates, which lose MicroTime's microsecond format.
-const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
+// Timers are the global ones (not AbortSignal.timeout or timers/promises), so tests can
+// drive every deadline with fake timers.
+function timeoutSignal(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => {
+    controller.abort(new Error(`lease request timed out after ${ms}ms`));
+  }, ms).unref();
+  return controller.signal;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Read through a call: TypeScript would otherwise treat the flag as fixed across awaits. */
+function aborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
 
 /**
- * Lease-based leader election (coordination.k8s.io/v1), as client-go's leaderelection
- * package does it: acquire the Lease when it is free or expired, renew it every retry
- * period, give up leadership when renewals fail past the renew deadline, and release the
- * Lease on stop so the next replica takes over without waiting for expiry.
+ * Lease-based leader election with client-go's semantics:
+ * - a held lease is judged expired by when THIS replica last saw its record change, plus the
+ *   record's lease duration (the holder's clock is never compared with ours);
+ * - every Lease request is bounded: by the renew deadline while leading, so a hanging request
+ *   cannot keep a replica leading past it; leadership ends when no renewal succeeded within the
+ *   renew deadline, or at once when another holder is seen;
+ * - stop() ends leading (the callback stops the reconcilers) and then releases the Lease so the
+ *   next replica takes over without waiting for expiry.
+ * After losing the lease the elector campaigns again once onStoppedLeading has resolved.
  */
 export class LeaderElector {
-  readonly #o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'logger' | 'kubeConfig'>> &
-    Pick<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'logger'>;
-  readonly #api: CustomObjectsApi;
+  readonly #o: LeaderElectionOptions;
+  readonly #stop = new AbortController();
+  #observed: LeaseRecord | undefined;
+  #observedAt = 0;
   #leading = false;
-  #stopped = false;
-  #timer: NodeJS.Timeout | undefined;
-  #lastRenew = 0;
+  #loop: Promise<void> | undefined;
 
   constructor(options: LeaderElectionOptions) {
-    this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#o = {
-      leaseDurationMs: 15_000,
-      renewDeadlineMs: 10_000,
-      retryPeriodMs: 2_000,
-      ...options,
-    };
+    this.#o = options;
   }
 
   get leading(): boolean {
@@ -69,78 +122,128 @@ export class LeaderElector {
   }
 
   start(): void {
-    this.#stopped = false;
-    void this.#tick();
+    this.#loop ??= this.#run();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#stop.abort();
+    await this.#loop;
     if (!this.#leading) return;
-    this.#setLeading(false);
-    try {
-      const lease = (await this.#api.getNamespacedCustomObject({ ...LEASES, name: this.#o.name, namespace: this.#o.namespace })) as Lease;
-      if (lease.spec?.holderIdentity !== this.#o.identity) return;
-      lease.spec.holderIdentity = undefined;
-      lease.spec.leaseDurationSeconds = 1;
-      await this.#api.replaceNamespacedCustomObject({ ...LEASES, name: this.#o.name, namespace: this.#o.namespace, body: lease });
-      this.#o.logger.info('released leader lease', { lease: `${this.#o.namespace}/${this.#o.name}` });
-    } catch (err) {
-      this.#o.logger.warn('could not release leader lease', { error: describeKubeError(err) });
+    this.#leading = false;
+    this.#o.logger.info('stopped leading', { identity: this.#o.identity, lease: this.#o.lock.description, reason: 'stopping' });
+    await this.#o.onStoppedLeading();
+    await this.#release();
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      if (!(await this.#acquire())) return;
+      this.#leading = true;
+      this.#o.logger.info('became leader', { identity: this.#o.identity, lease: this.#o.lock.description });
+      this.#o.onStartedLeading();
+      const lost = await this.#renew();
+      if (!lost) return;
+      this.#leading = false;
+      this.#o.logger.error('lost the leader lease; reconcilers stop, and this replica campaigns again', {
+        identity: this.#o.identity,
+        lease: this.#o.lock.description,
+        reason: lost,
+      });
+      await this.#o.onStoppedLeading();
     }
   }
 
-  async #tick(): Promise<void> {
-    if (this.#stopped) return;
-    try {
-      const acquired = await this.#tryAcquireOrRenew();
-      if (acquired) this.#lastRenew = Date.now();
-      if (acquired && !this.#leading) this.#setLeading(true);
-      if (!acquired && this.#leading) this.#setLeading(false);
-    } catch (err) {
-      this.#o.logger.warn('leader election attempt failed', { error: describeKubeError(err) });
-      if (this.#leading && Date.now() - this.#lastRenew > this.#o.renewDeadlineMs) this.#setLeading(false);
+  /** Tries every retry period (jittered) until the lease is ours; false when stopped first. */
+  async #acquire(): Promise<boolean> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      try {
+        if ((await this.#tryAcquireOrRenew(AbortSignal.any([stop, timeoutSignal(this.#o.renewDeadlineMs)]))) === 'held') return true;
+      } catch (err) {
+        if (!aborted(stop)) this.#o.logger.warn('could not acquire the leader lease', { lease: this.#o.lock.description, error: describeKubeError(err) });
+      }
+      await pause(this.#o.retryPeriodMs * (1 + Math.random() * (JITTER - 1)), stop);
     }
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the awaits above
-    if (!this.#stopped) {
-      this.#timer = setTimeout(() => {
-        void this.#tick();
-      }, this.#o.retryPeriodMs);
-    }
+    return false;
   }
 
-  #setLeading(leading: boolean): void {
-    this.#leading = leading;
-    this.#o.logger.info(leading ? 'became leader' : 'stopped leading', { identity: this.#o.identity, lease: `${this.#o.namespace}/${this.#o.name}` });
-    if (leading) this.#o.onStartedLeading();
-    else this.#o.onStoppedLeading();
+  /** Renews every retry period; resolves with why leadership was lost, or undefined when stopped. */
+  async #renew(): Promise<string | undefined> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      // One renew round: retried until it succeeds or the deadline passes; the deadline also
+      // aborts a request in flight.
+      const deadline = timeoutSignal(this.#o.renewDeadlineMs);
+      const round = AbortSignal.any([stop, deadline]);
+      let renewed = false;
+      while (!renewed && !aborted(round)) {
+        try {
+          const outcome = await this.#tryAcquireOrRenew(round);
+          if (outcome === 'taken') return `the lease is held by ${this.#observed?.holderIdentity ?? 'another replica'}`;
+          renewed = true;
+        } catch (err) {
+          if (aborted(round)) break;
+          this.#o.logger.warn('could not renew the leader lease', { lease: this.#o.lock.description, error: describeKubeError(err) });
+          await pause(this.#o.retryPeriodMs, round);
+        }
+      }
+      if (aborted(stop)) return undefined;
+      if (!renewed) return `no renewal succeeded within the renew deadline (${this.#o.renewDeadlineMs}ms)`;
+      await pause(this.#o.retryPeriodMs, stop);
+    }
+    return undefined;
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
-    const { name, namespace, identity } = this.#o;
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<'held' | 'taken'> {
+    const { lock, identity } = this.#o;
     const now = new Date();
-    const spec = (previous?: LeaseSpec): LeaseSpec => ({
-      holderIdentity: identity,
-      leaseDurationSeconds: Math.ceil(this.#o.leaseDurationMs / 1000),
-      renewTime: micro(now),
-      acquireTime: previous?.holderIdentity === identity && previous.acquireTime ? previous.acquireTime : micro(now),
-      leaseTransitions: (previous?.leaseTransitions ?? 0) + (previous?.holderIdentity === identity ? 0 : 1),
-    });
-    let lease: Lease;
-    try {
-      lease = (await this.#api.getNamespacedCustomObject({ ...LEASES, name, namespace })) as Lease;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { ...spec(), leaseTransitions: 0 } };
-      await this.#api.createNamespacedCustomObject({ ...LEASES, namespace, body });
-      return true;
+    const mine = (previous?: LeaseRecord): LeaseRecord => {
+      const wasMine = previous?.holderIdentity === identity;
+      return {
+        holderIdentity: identity,
+        leaseDurationSeconds: Math.ceil(this.#o.leaseDurationMs / 1000),
+        acquireTime: wasMine && previous.acquireTime ? previous.acquireTime : micro(now),
+        renewTime: micro(now),
+        leaseTransitions: (previous?.leaseTransitions ?? 0) + (wasMine || !previous ? 0 : 1),
+      };
+    };
+    const current = await bounded(lock.get(signal), signal);
+    if (!current) {
+      const record = mine();
+      await bounded(lock.create(record, signal), signal);
+      this.#observe(record);
+      return 'held';
     }
-    const holder = lease.spec?.holderIdentity;
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const duration = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
-    if (holder && holder !== identity && renewed + duration > now.getTime()) return false;
-    // The resourceVersion in the replaced object makes a racing replica's update fail with 409.
-    await this.#api.replaceNamespacedCustomObject({ ...LEASES, name, namespace, body: { ...lease, spec: spec(lease.spec) } });
-    return true;
+    if (!sameRecord(this.#observed, current.record)) this.#observe(current.record);
+    const holder = current.record.holderIdentity;
+    const validFor = (current.record.leaseDurationSeconds ?? 0) * 1000;
+    if (holder && holder !== identity && this.#observedAt + validFor > performance.now()) return 'taken';
+    const record = mine(current.record);
+    await bounded(lock.update(record, current.resourceVersion, signal), signal);
+    this.#observe(record);
+    return 'held';
+  }
+
+  #observe(record: LeaseRecord): void {
+    this.#observed = record;
+    // Monotonic: expiry is measured on this replica's clock, from when it saw the change.
+    this.#observedAt = performance.now();
+  }
+
+  /** client-go's release: no holder, a 1 s duration, transitions kept. */
+  async #release(): Promise<void> {
+    const { lock, identity, logger } = this.#o;
+    const signal = timeoutSignal(this.#o.renewDeadlineMs);
+    try {
+      const current = await bounded(lock.get(signal), signal);
+      if (current?.record.holderIdentity !== identity) return;
+      const now = micro(new Date());
+      const record: LeaseRecord = { leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: current.record.leaseTransitions ?? 0 };
+      await bounded(lock.update(record, current.resourceVersion, signal), signal);
+      logger.info('released leader lease', { lease: lock.description });
+    } catch (err) {
+      logger.warn('could not release leader lease', { lease: lock.description, error: describeKubeError(err) });
+    }
   }
 }

@@ -10,7 +10,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from './controlplane/objects.ts';
 import { ControlPlaneReconciler } from './controlplane/reconciler.ts';
 import { Controller } from './controller.ts';
-import { LeaderElector } from './leader-election.ts';
+import { LeaderElector, type LeaderElectionTiming } from './leader-election.ts';
+import { KubeLeaseLock } from './lease-lock.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -18,7 +19,7 @@ export interface ManagerOptions {
   metrics: Metrics;
   /** Run reconcilers (controller and all modes); false serves the eligibility cache only. */
   reconcile: boolean;
-  leaderElection?: { namespace: string; name: string };
+  leaderElection?: { namespace: string; name: string; timing: LeaderElectionTiming };
   coderTimeoutMs: number;
   coderObserver?: CoderClientObserver;
   syncTimeoutMs?: number;
@@ -36,7 +37,6 @@ export class Manager {
   readonly #controller: Controller | undefined;
   readonly #elector: LeaderElector | undefined;
   readonly #deployments: ResilientInformer<V1Deployment> | undefined;
-  #stopping = false;
 
   constructor(options: ManagerOptions) {
     this.#o = options;
@@ -100,27 +100,22 @@ export class Manager {
     };
     this.#deployments.addHandler({ onUpsert: owner, onDelete: owner });
     if (options.leaderElection) {
-      const lease = options.leaderElection;
+      const { namespace, name, timing } = options.leaderElection;
       this.#elector = new LeaderElector({
-        kubeConfig: options.kubeConfig,
-        ...lease,
+        lock: new KubeLeaseLock(options.kubeConfig, namespace, name),
+        ...timing,
         identity: `${hostname()}_${process.pid}`,
         logger: options.logger.child({ component: 'leader-election' }),
         onStartedLeading: () => {
-          options.metrics.leader.set({ lease: lease.name }, 1);
+          options.metrics.leader.set({ lease: name }, 1);
           controller.start();
           for (const ccp of this.#controlPlanes.list()) enqueue(`${ccp.metadata.namespace}/${ccp.metadata.name}`);
         },
-        onStoppedLeading: () => {
-          options.metrics.leader.set({ lease: lease.name }, 0);
-          // A replica that lost the lease must stop acting at once; restarting is the safe way
-          // to rejoin with a fresh queue (controller-runtime exits too).
-          void controller.stop().then(() => {
-            if (!this.#stopping) {
-              options.logger.error('lost leadership; exiting so the replica restarts cleanly');
-              process.exit(1);
-            }
-          });
+        // Reconcilers stop at once; the informers, the eligibility cache and the API server
+        // keep running, and the replica campaigns again with a fresh queue.
+        onStoppedLeading: async () => {
+          options.metrics.leader.set({ lease: name }, 0);
+          await controller.stop();
         },
       });
     }
@@ -140,10 +135,14 @@ export class Manager {
     else this.#controller?.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopping = true;
+  /** Stops the reconcilers and releases the Lease; informers and the eligibility cache keep serving. */
+  async stopReconciling(): Promise<void> {
     await this.#elector?.stop();
     await this.#controller?.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopReconciling();
     await this.#controlPlanes.stop();
     await this.#deployments?.stop();
     await this.eligibility.stop();

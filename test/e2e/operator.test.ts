@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
-import { terminate } from '../../hack/lib/process.ts';
-import { startProduct, startStack, type Stack } from '../../hack/lib/stack.ts';
+import { startStack, type Stack } from '../../hack/lib/stack.ts';
 import { emptySeed, startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
 import { eventually } from '../util/eventually.ts';
 import { coderCall } from '../util/out-of-band.ts';
@@ -230,33 +229,3 @@ describe('token rotation', () => {
     console.log(`token rotation under load: ${sent} requests sent, ${failed.length} failed`);
   }, 120_000);
 });
-
-describe('leader election', () => {
-  it('lets one replica reconcile and hands over when it stops', async () => {
-    const lease = async () => (await mk(['get', 'lease', 'coder-k8s-leader', '-n', 'coder-system', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
-    const leaderGauge = async (metricsUrl: string) => {
-      const text = await (await fetch(metricsUrl)).text();
-      return /coder_k8s_leader_election_master_status\{lease="coder-k8s-leader"\} 1/.test(text);
-    };
-    expect(await lease()).toMatch(new RegExp(`_${stack.product.pid}$`));
-    const second = await startProduct({ stateDir: join(dir, 'second'), cluster: stack.cluster, mode: { kind: 'operator' } });
-    try {
-      expect(await leaderGauge(second.metricsUrl)).toBe(false);
-      expect(await lease()).toMatch(new RegExp(`_${stack.product.pid}$`));
-      // A graceful stop releases the Lease, so the standby takes over without waiting for expiry:
-      // the moment the leader has exited, the Lease names no holder (or already the standby).
-      await terminate(stack.product.pid);
-      const released = JSON.parse(await mk(['get', 'lease', 'coder-k8s-leader', '-n', 'coder-system', '-o', 'json'])) as {
-        spec: { holderIdentity?: string; leaseDurationSeconds?: number };
-      };
-      const holder = released.spec.holderIdentity ?? '';
-      expect(holder === '' || holder.endsWith(`_${second.pid}`)).toBe(true);
-      await eventually('the standby to lead', async () => ((await lease()).endsWith(`_${second.pid}`) ? true : undefined), 30_000);
-      await eventually('the leader gauge', async () => ((await leaderGauge(second.metricsUrl)) ? true : undefined), 10_000);
-    } finally {
-      await terminate(second.pid);
-    }
-  }, 120_000);
-});
-
-
