@@ -221,8 +221,8 @@ export class APIServer {
   }
 
   async #authenticate(ctx: Context, next: Next): Promise<void> {
-    const chain = peerChain(ctx.req.socket as TLSSocket);
-    const result = await this.#config.authenticator.authenticate({ chain, headers: ctx.req.headersDistinct });
+    const socket = ctx.req.socket as TLSSocket;
+    const result = await this.#config.authenticator.authenticate({ chain: peerChain(socket), connection: socket, headers: ctx.req.headersDistinct });
     if (result.kind === 'user') {
       this.#config.metrics.authentications.inc({ method: result.method, result: 'success' });
       (ctx.state as State).user = result.user;
@@ -231,7 +231,7 @@ export class APIServer {
     }
     const method = result.kind === 'rejected' ? result.method : 'none';
     this.#config.metrics.authentications.inc({ method, result: 'failure' });
-    if (result.kind === 'rejected') this.#config.logger.info('authentication rejected', { reason: result.reason, path: ctx.path });
+    if (result.reason) this.#config.logger.info('authentication rejected', { reason: result.reason, path: ctx.path });
     throw unauthorized();
   }
 

@@ -1,4 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Agent, request } from 'undici';
+import winston from 'winston';
+import { SERVER_AUTH, testCertificate, type TestCertificate } from '../../pkg/apiserver/authn/testing-certs.ts';
+import { createLogger } from '../../pkg/logging/logger.ts';
 import { TEMPLATES, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -78,5 +86,67 @@ describe('authentication', () => {
     const text = await h.metrics.registry.getSingleMetricAsString('coder_k8s_apiserver_authentications_total');
     expect(text).toMatch(/method="x509",result="success"} \d+/);
     expect(text).toMatch(/method="requestheader",result="failure"} \d+/);
+  });
+});
+
+describe('client certificate chains over TLS', () => {
+  let chained: Harness;
+  let dir: string;
+  let root: TestCertificate;
+  let intermediate: TestCertificate;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coder-k8s-it-chain-'));
+    root = await testCertificate('CN=it-chain-root');
+    intermediate = await testCertificate('CN=it-chain-intermediate', { issuer: root, ca: true });
+    // Only the root is trusted: the intermediate must come from the client.
+    await writeFile(join(dir, 'client-ca.crt'), root.pem);
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
+    chained = await startHarness({ logger, flags: [`--client-ca-file=${join(dir, 'client-ca.crt')}`] });
+  });
+  afterAll(async () => {
+    await chained.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** GET as a client presenting leaf and intermediates, on its own connection. */
+  async function getAs(leaf: TestCertificate, ...intermediates: TestCertificate[]): Promise<number> {
+    const agent = new Agent({ connect: { ca: chained.api.caCert, cert: [leaf, ...intermediates].map((c) => c.pem).join('\n'), key: leaf.keyPem, servername: 'localhost' } });
+    try {
+      const res = await request(chained.baseUrl + TEMPLATES, { dispatcher: agent, headers: { accept: 'application/json' } });
+      await res.body.dump();
+      return res.statusCode;
+    } finally {
+      await agent.close();
+    }
+  }
+
+  it('authenticates a leaf whose intermediate the client presents', async () => {
+    const leaf = await testCertificate('CN=it-chained, O=chain-devs', { issuer: intermediate });
+    expect(await getAs(leaf, intermediate)).toBe(200);
+    expect(chained.authorizer.seen.at(-1)?.user).toEqual({ name: 'it-chained', groups: ['chain-devs', 'system:authenticated'], extra: {} });
+    // Without its intermediate the leaf chains to nothing trusted.
+    expect(await getAs(leaf)).toBe(401);
+  });
+
+  it('rejects a chain through a CA that does not allow client authentication (401), and logs why', async () => {
+    const serverOnly = await testCertificate('CN=it-server-only-intermediate', { issuer: root, ca: true, extendedKeyUsages: [SERVER_AUTH] });
+    const leaf = await testCertificate('CN=it-chained', { issuer: serverOnly });
+    expect(await getAs(leaf, serverOnly)).toBe(401);
+    const logged = lines
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { message?: string; reason?: string });
+    expect(logged.filter((e) => e.message === 'authentication rejected').map((e) => e.reason)).toContain(
+      'x509: CA certificate "CN=it-server-only-intermediate" does not allow client authentication',
+    );
   });
 });

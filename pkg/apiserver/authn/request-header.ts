@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { verifyClientChain, subjectValues } from './x509.ts';
+import { ChainVerifier, subjectValues } from './x509.ts';
 import { ALL_AUTHENTICATED, type AuthenticationRequest, type AuthenticationResult, type Authenticator } from './types.ts';
 
 export interface RequestHeaderConfig {
@@ -18,20 +18,24 @@ export interface RequestHeaderConfig {
  */
 export class RequestHeaderAuthenticator implements Authenticator {
   readonly #config: () => RequestHeaderConfig | undefined;
+  readonly #verifier = new ChainVerifier();
 
   constructor(config: () => RequestHeaderConfig | undefined) {
     this.#config = config;
   }
 
-  authenticate(request: AuthenticationRequest): AuthenticationResult {
+  async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
     const config = this.#config();
     if (!config || config.roots.length === 0 || request.chain.length === 0) return { kind: 'none' };
-    const verdict = verifyClientChain(request.chain, config.roots);
+    // A certificate from another CA is the usual case (x509 users): no reason to log.
+    const verdict = await this.#verifier.verify(request.connection, request.chain, config.roots);
     if (!verdict.ok) return { kind: 'none' };
     const cn = subjectValues(verdict.leaf, 'CN')[0] ?? '';
     // Not a front proxy: as in kube, other authenticators may still accept the certificate
     // (when the requestheader and client CAs are the same); its headers are never trusted.
-    if (config.allowedNames.length > 0 && !config.allowedNames.includes(cn)) return { kind: 'none' };
+    if (config.allowedNames.length > 0 && !config.allowedNames.includes(cn)) {
+      return { kind: 'none', reason: `requestheader: client certificate common name "${cn}" is not allowed` };
+    }
     const headers = request.headers;
     const values = (name: string): string[] => (headers[name.toLowerCase()] ?? []).filter((v) => v !== '');
     const name = config.usernameHeaders.map((h) => values(h)[0]).find((v) => v !== undefined);

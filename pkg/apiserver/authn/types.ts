@@ -10,13 +10,16 @@ export interface UserInfo {
 
 export interface AuthenticationRequest {
   /** Verified-or-not client certificate chain, leaf first; empty when none was presented. */
-  chain: X509Certificate[];
+  chain: readonly X509Certificate[];
+  /** The connection the chain came with: verdicts on the chain are kept per connection. */
+  connection: object;
   headers: IncomingMessage['headersDistinct'];
 }
 
 export type AuthenticationResult =
   | { kind: 'user'; user: UserInfo; method: string }
-  | { kind: 'none' }
+  /** Not recognised; a reason says why a presented credential did not do (for the log). */
+  | { kind: 'none'; reason?: string }
   | { kind: 'rejected'; reason: string; method: string };
 
 /** One way of authenticating a request; 'none' lets the next authenticator try. */
