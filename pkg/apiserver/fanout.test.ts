@@ -5,14 +5,19 @@ import type { KubeObject } from '../api/meta/types.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import type { StorageContext } from '../storage/context.ts';
 import type { Storage } from '../storage/storage.ts';
+import { cancellation } from '../coder/cancellation.ts';
 import { listAllNamespaces } from './fanout.ts';
 
 type Behaviour = { items: string[]; delayMs?: number; fail?: StatusError };
+
+/** The cancellation each namespace's list ran under: what its Coder requests would be aborted by. */
+const signals = new Map<string, AbortSignal | undefined>();
 
 function storage(behaviour: Record<string, Behaviour>, inFlight: { now: number; max: number }): Pick<Storage<KubeObject>, 'info' | 'list'> {
   return {
     info: CODER_TEMPLATE,
     async list(ctx: StorageContext) {
+      signals.set(ctx.backend.namespace, cancellation());
       const b = behaviour[ctx.backend.namespace] ?? { items: [] };
       inFlight.now++;
       inFlight.max = Math.max(inFlight.max, inFlight.now);
@@ -59,6 +64,9 @@ describe('all-namespaces fan-out', () => {
       const err = await pending;
       expect((err as StatusError).code).toBe(504);
       expect((err as StatusError).message).toContain('slow: no answer from namespace slow within 50ms');
+      // The slow namespace's Coder requests are aborted at the deadline, not left running.
+      expect(signals.get('slow')?.aborted).toBe(true);
+      expect(signals.get('fast')?.aborted).toBe(false);
     } finally {
       jest.useRealTimers();
     }

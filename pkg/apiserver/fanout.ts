@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { cancelWith } from '../coder/cancellation.ts';
 import { StatusError, timeout as timeoutError } from '../api/meta/status-error.ts';
 import type { KubeObject } from '../api/meta/types.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -13,14 +14,18 @@ export interface FanoutOptions {
   metrics?: Metrics;
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number, namespace: string): Promise<T> {
+/** The namespace's list, answered with 504 at the deadline; its Coder requests are aborted then too. */
+function withDeadline<T>(list: () => Promise<T>, ms: number, namespace: string): Promise<T> {
+  const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(timeoutError(`no answer from namespace ${namespace} within ${ms}ms`));
+      const err = timeoutError(`no answer from namespace ${namespace} within ${ms}ms`);
+      abort.abort(err);
+      reject(err);
     }, ms);
   });
-  return Promise.race([promise, deadline]).finally(() => {
+  return Promise.race([cancelWith(abort.signal, list), deadline]).finally(() => {
     clearTimeout(timer);
   });
 }
@@ -42,7 +47,7 @@ export async function listAllNamespaces<T extends KubeObject>(
   const limit = pLimit(Math.max(1, options.concurrency));
   try {
     const results = await Promise.allSettled(
-      namespaces.map((ns) => limit(() => withDeadline(Promise.resolve().then(() => storage.list(context(ns))), options.timeoutMs, ns))),
+      namespaces.map((ns) => limit(() => withDeadline(async () => storage.list(context(ns)), options.timeoutMs, ns))),
     );
     const failures: string[] = [];
     const items: T[] = [];

@@ -25,7 +25,7 @@ async function readToken(o: Options): Promise<string> {
 
 export function coderObserver(metrics: Metrics) {
   return {
-    observe: (endpoint: string, code: number, seconds: number) => {
+    observe: (endpoint: string, code: number | 'canceled', seconds: number) => {
       metrics.coderRequests.inc({ endpoint, code: String(code) });
       metrics.coderRequestDuration.observe({ endpoint, code: String(code) }, seconds);
     },

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import parseDuration from 'parse-duration';
+import { parseGoDuration } from '../util/duration.ts';
 import { checkLeaderElectionTiming, type LeaderElectionTiming } from '../controller/leader-election.ts';
 
 export const APP_MODES = ['all', 'controller', 'aggregated-apiserver'] as const;
@@ -52,14 +52,10 @@ export interface Options {
   shutdownDelayMs: number;
 }
 
-const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-
 /** Go-style durations ("30s", "1m30s"), as Kubernetes components take them. */
 export function durationMs(value: string): number {
-  const ms = value === '0' ? 0 : GO_DURATION.test(value) ? parseDuration(value) : null;
-  if (ms === null || !Number.isFinite(ms)) {
-    throw new InvalidArgumentError(`expected a duration such as 30s, 1m or 1m30s, got "${value}"`);
-  }
+  const ms = parseGoDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`expected a duration such as 30s, 1m or 1m30s, got "${value}"`);
   return ms;
 }
 

@@ -1,12 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors as undiciErrors, request } from 'undici';
+import { cancellation } from './cancellation.ts';
 import { CoderApiError } from './errors.ts';
 import type * as T from './types.ts';
 
 export interface CoderClientObserver {
-  /** Called once per HTTP exchange with the endpoint template and status code (0 = no response). */
-  observe(endpoint: string, code: number, seconds: number): void;
+  /**
+   * Called once per HTTP exchange with the endpoint template and the status code: 0 when no
+   * answer came (network error, timeout), "canceled" when the caller gave up first.
+   */
+  observe(endpoint: string, code: number | 'canceled', seconds: number): void;
   retried?(endpoint: string, reason: string): void;
 }
 
@@ -292,7 +296,9 @@ export class CoderClient {
       const retryable = res.status === 429 && attempt < this.#maxRetries && waitMs <= this.#maxRetryAfterMs;
       if (!retryable || Date.now() + waitMs >= deadline) throw err;
       this.#observer?.retried?.(endpoint, 'rate_limited');
-      await sleep(waitMs);
+      const canceled = cancellation();
+      await sleep(waitMs, undefined, canceled ? { signal: canceled } : {}).catch(() => undefined);
+      if (canceled?.aborted) throw this.#canceled(endpoint);
     }
   }
 
@@ -314,18 +320,25 @@ export class CoderClient {
     if (counter) counter.count++;
     const started = performance.now();
     const remaining = Math.max(1, deadline - Date.now());
+    const canceled = cancellation();
+    const timeout = AbortSignal.timeout(remaining);
     try {
+      if (canceled?.aborted) throw this.#canceled(endpoint);
       const res = await request(url, {
         method: method as 'GET',
         headers,
         body,
         dispatcher: this.#dispatcher,
-        signal: AbortSignal.timeout(remaining),
+        signal: canceled ? AbortSignal.any([timeout, canceled]) : timeout,
       });
       const buf = Buffer.from(await res.body.arrayBuffer());
       this.#observer?.observe(endpoint, res.statusCode, (performance.now() - started) / 1000);
       return { status: res.statusCode, headers: res.headers, body: buf };
     } catch (err) {
+      if (canceled?.aborted && !timeout.aborted) {
+        this.#observer?.observe(endpoint, 'canceled', (performance.now() - started) / 1000);
+        throw this.#canceled(endpoint);
+      }
       this.#observer?.observe(endpoint, 0, (performance.now() - started) / 1000);
       const timedOut = isTimeout(err);
       throw new CoderApiError({
@@ -336,6 +349,16 @@ export class CoderClient {
         baseUrl: this.baseUrl,
       });
     }
+  }
+
+  #canceled(endpoint: string): CoderApiError {
+    return new CoderApiError({
+      kind: 'canceled',
+      statusCode: 0,
+      coderMessage: 'canceled before Coder answered: the request that needed it ended or ran out of time',
+      endpoint,
+      baseUrl: this.baseUrl,
+    });
   }
 
   #errorFrom(res: RawResponse, endpoint: string): CoderApiError {

@@ -1,6 +1,7 @@
 import type { ValidationError } from './types.ts';
 
-export type CoderErrorKind = 'http' | 'network' | 'timeout';
+/** canceled: the caller gave up (client gone, its deadline passed) before Coder answered. */
+export type CoderErrorKind = 'http' | 'network' | 'timeout' | 'canceled';
 
 /**
  * A failed call to Coder. `message`/`detail`/`validations` come from Coder's
@@ -8,7 +9,7 @@ export type CoderErrorKind = 'http' | 'network' | 'timeout';
  */
 export class CoderApiError extends Error {
   readonly kind: CoderErrorKind;
-  /** HTTP status, 0 for network failures and timeouts. */
+  /** HTTP status, 0 for network failures, timeouts and cancellations. */
   readonly statusCode: number;
   readonly coderMessage: string;
   readonly detail: string;

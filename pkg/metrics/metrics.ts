@@ -59,7 +59,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     coderRequests: new Counter({
       name: `${PREFIX}coder_requests_total`,
-      help: 'Requests sent to Coder, by endpoint template ("METHOD /api/v2/...") and HTTP code (0 = network error).',
+      help: 'Requests sent to Coder, by endpoint template ("METHOD /api/v2/...") and HTTP code (0 = no answer: network error or timeout; canceled = the request that needed it ended first).',
       labelNames: ['endpoint', 'code'] as const,
       registers,
     }),

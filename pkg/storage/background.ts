@@ -1,3 +1,4 @@
+import { cancelWith, uncancellable } from '../coder/cancellation.ts';
 import type { Logger } from '../logging/logger.ts';
 
 /**
@@ -23,7 +24,9 @@ export class BackgroundTasks {
       this.#logger.warn('background task not started: shutting down', { task: name });
       return;
     }
-    const promise = task(this.#abort.signal)
+    // Outlives the request that started it: only shutdown cancels its Coder requests.
+    const signal = this.#abort.signal;
+    const promise = uncancellable(() => cancelWith(signal, () => task(signal)))
       .catch((err: unknown) => {
         this.#logger.error('background task failed', { task: name, error: err instanceof Error ? err.message : String(err) });
       })

@@ -8,6 +8,7 @@ import {
   internalError,
   notFound,
   serviceUnavailable,
+  timeout,
   tooManyRequests,
   unauthorized,
 } from '../api/meta/status-error.ts';
@@ -26,6 +27,7 @@ export function toStatusError(err: unknown, ref: ResourceRef, backend: Backend):
   }
   const where = `Coder at ${backend.url} (namespace ${backend.namespace})`;
   const text = err.describe();
+  if (err.kind === 'canceled') return timeout(`the request ended before ${where} answered: ${err.coderMessage}`);
   switch (err.statusCode) {
     case 0:
       return serviceUnavailable(`${where} is unreachable: ${err.coderMessage}`);

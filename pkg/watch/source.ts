@@ -1,3 +1,4 @@
+import { uncancellable } from '../coder/cancellation.ts';
 import type { KubeObject } from '../api/meta/types.ts';
 import { contentHash, fingerprintOf, type ResourceVersionClock } from './resource-version.ts';
 import type { Change } from './types.ts';
@@ -101,8 +102,8 @@ export class EventSource<T extends KubeObject> {
     if (this.#inflight) return this.#inflight;
     const start = this.#o.clock.current;
     const at = Date.now();
-    this.#inflight = this.#o
-      .read()
+    // Shared by every caller, and by polls for every watcher: no one caller may cancel it.
+    this.#inflight = uncancellable(() => this.#o.read())
       .then((items) => {
         this.applyList(items, start, at);
       })

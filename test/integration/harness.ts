@@ -48,6 +48,8 @@ export interface RequestOptions {
   contentType?: string;
   accept?: string;
   headers?: Record<string, string | string[]>;
+  /** Hangs up when aborted, as a client that goes away does. */
+  signal?: AbortSignal;
 }
 
 export type Identity = 'admin' | 'proxy' | 'rogue-proxy' | 'untrusted' | 'none';
@@ -141,7 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
         headers['content-type'] = opts.contentType ?? 'application/json';
       }
-      const res = await request(baseUrl + path, { method: method as 'GET', headers, body, dispatcher: agentFor(as) });
+      const res = await request(baseUrl + path, { method: method as 'GET', headers, body, dispatcher: agentFor(as), ...(opts.signal ? { signal: opts.signal } : {}) });
       const text = await res.body.text();
       let parsed: unknown = text;
       try {

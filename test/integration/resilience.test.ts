@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import winston from 'winston';
 import { createLogger } from '../../pkg/logging/logger.ts';
-import { TEMPLATES, WORKSPACES, startHarness, type Harness } from './harness.ts';
+import { TEMPLATES, WORKSPACES, eventually, startHarness, type Harness } from './harness.ts';
 
 const lines: string[] = [];
 const sink = new Writable({
@@ -102,5 +102,59 @@ describe('when Coder misbehaves', () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.join('\n')).not.toContain(h.fake.adminToken);
     expect(res.text).not.toContain(h.fake.adminToken);
+  });
+});
+
+describe('reads nobody waits for any more', () => {
+  const canceled = async () => {
+    const text = await h.metrics.registry.getSingleMetricAsString('coder_k8s_coder_requests_total');
+    return [...text.matchAll(/code="canceled"} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+
+  it('aborts the Coder request when the client hangs up, and counts it as canceled', async () => {
+    h.fake.knobs.latencyMs = 5_000;
+    const before = await canceled();
+    const hangUp = new AbortController();
+    const pending = h.request('GET', WORKSPACES, { signal: hangUp.signal }).catch((e: unknown) => e);
+    await eventually('the LIST to be in flight', () => Promise.resolve(h.api.server.inflight > 0 || undefined));
+    hangUp.abort();
+    await pending;
+    await eventually('the Coder request to be canceled', async () => ((await canceled()) > before ? true : undefined));
+    expect(lines.some((l) => /"status":504/.test(l) && l.includes('coderworkspaces'))).toBe(true);
+  });
+
+  it("answers 504 at the request's ?timeout= and aborts the Coder request", async () => {
+    h.fake.knobs.latencyMs = 5_000;
+    const before = await canceled();
+    const res = await h.request('GET', `${TEMPLATES}/coder.docker?timeout=300ms`);
+    expect(res.status).toBe(504);
+    expect(res.body).toMatchObject({ kind: 'Status', reason: 'Timeout' });
+    expect((res.body as { message: string }).message).toMatch(/the request ended before Coder at .* answered/);
+    expect(await canceled()).toBeGreaterThan(before);
+  });
+
+  it('ignores a malformed ?timeout=, as kube-apiserver does', async () => {
+    const res = await h.request('GET', `${TEMPLATES}?timeout=soon`);
+    expect(res.status).toBe(200);
+  });
+
+  it('never cancels writes: a create whose client hangs up still completes in Coder', async () => {
+    h.fake.knobs.routeLatencyMs.set('POST /api/v2/users/{user}/workspaces', 1_000);
+    const hangUp = new AbortController();
+    const body = {
+      apiVersion: 'aggregation.coder.com/v1alpha1',
+      kind: 'CoderWorkspace',
+      metadata: { name: 'coder.alice.hung-up' },
+      spec: { organization: 'coder', templateName: 'docker', running: false },
+    };
+    const pending = h.request('POST', WORKSPACES, { body, signal: hangUp.signal }).catch((e: unknown) => e);
+    await eventually('the create to be in flight', () => Promise.resolve(h.api.server.inflight > 0 || undefined));
+    hangUp.abort();
+    await pending;
+    const created = await eventually('the workspace to exist', async () => {
+      const res = await h.request('GET', `${WORKSPACES}/coder.alice.hung-up`);
+      return res.status === 200 ? res : undefined;
+    }, 10_000);
+    expect(created.body).toMatchObject({ metadata: { name: 'coder.alice.hung-up' } });
   });
 });
