@@ -4,8 +4,6 @@
 import { CODER_WORKSPACE } from '../pkg/api/aggregation/v1alpha1/resources.ts';
 import { listAllNamespaces } from '../pkg/apiserver/fanout.ts';
 import { CoderClient } from '../pkg/coder/client.ts';
-import { nullLogger } from '../pkg/logging/logger.ts';
-import { BackgroundTasks } from '../pkg/storage/background.ts';
 import { WorkspaceStorage } from '../pkg/storage/workspaces/storage.ts';
 import { startFakeCoder, type FakeCoder } from '../test/fakes/coderd/index.ts';
 
@@ -26,7 +24,7 @@ async function main(): Promise<void> {
     fakes.push(fake);
     clients.set(`ns-${String(i).padStart(3, '0')}`, new CoderClient({ url: fake.url, token: fake.adminToken }));
   }
-  const storage = new WorkspaceStorage({ buildWaitMs: 1000, background: new BackgroundTasks(nullLogger()), logger: nullLogger() });
+  const storage = new WorkspaceStorage({ buildWaitMs: 1000 });
   const names = [...clients.keys()];
   const context = (ns: string) => ({ backend: { namespace: ns, url: '', coder: clients.get(ns) as CoderClient }, dryRun: false, warnings: [] });
 

@@ -7,8 +7,6 @@
 // Run: make bench (or node --expose-gc bench/watch.ts).
 import { CODER_WORKSPACE } from '../pkg/api/aggregation/v1alpha1/resources.ts';
 import { CoderClient, countCoderRequests } from '../pkg/coder/client.ts';
-import { nullLogger } from '../pkg/logging/logger.ts';
-import { BackgroundTasks } from '../pkg/storage/background.ts';
 import { WorkspaceStorage } from '../pkg/storage/workspaces/storage.ts';
 import { ResourceVersionClock } from '../pkg/watch/resource-version.ts';
 import { EventSource } from '../pkg/watch/source.ts';
@@ -98,7 +96,7 @@ async function pollCost(): Promise<void> {
     seed.workspaces = Array.from({ length: n }, (_, i) => ({ owner: i % 2 ? 'alice' : 'bob', template: 'coder/docker', name: `w${i}`, state: 'running' as const }));
     const fake = await startFakeCoder({ seed });
     const coder = new CoderClient({ url: fake.url, token: fake.adminToken });
-    const storage = new WorkspaceStorage({ buildWaitMs: 1000, background: new BackgroundTasks(nullLogger()), logger: nullLogger() });
+    const storage = new WorkspaceStorage({ buildWaitMs: 1000 });
     const clock = new ResourceVersionClock();
     const ctx = { backend: { namespace: 'coder', url: fake.url, coder }, dryRun: false, warnings: [] };
     const source = new EventSource({ clock, historySize: 1000, pollIntervalMs: 1_000_000, read: () => storage.list(ctx) });

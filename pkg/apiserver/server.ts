@@ -172,7 +172,7 @@ export class APIServer {
       const status = this.#toStatus(err, ctx);
       ctx.status = status.code;
       ctx.body = status.status;
-      if (status.code === 429 && status.status.details?.retryAfterSeconds !== undefined) {
+      if (status.status.details?.retryAfterSeconds !== undefined) {
         ctx.set('Retry-After', String(status.status.details.retryAfterSeconds));
       }
     } finally {

@@ -66,7 +66,7 @@ export async function startAPIServer(o: Options, deps: APIServerDeps): Promise<R
   // list is widened (method parameters make Storage<T> invariant in T).
   const storages = [
     new TemplateStorage({ buildWaitMs: o.templateBuildWaitMs, background, logger: storageLogger, metrics }),
-    new WorkspaceStorage({ buildWaitMs: o.workspaceBuildWaitMs, background, logger: storageLogger }),
+    new WorkspaceStorage({ buildWaitMs: o.workspaceBuildWaitMs }),
   ] as unknown as Storage<KubeObject & { spec: object }>[];
   const serving = await servingCertificate(o, logger);
   const tls = serving.tls;

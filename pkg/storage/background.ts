@@ -19,9 +19,11 @@ export class BackgroundTasks {
     return this.#running.size;
   }
 
-  run(name: string, task: (signal: AbortSignal) => Promise<void>): void {
+  /** Runs `task`; `settled` is called once it has ended, whether it ran, failed or was never started. */
+  run(name: string, task: (signal: AbortSignal) => Promise<void>, settled?: () => void): void {
     if (this.#abort.signal.aborted) {
       this.#logger.warn('background task not started: shutting down', { task: name });
+      settled?.();
       return;
     }
     // Outlives the request that started it: only shutdown cancels its Coder requests.
@@ -30,7 +32,10 @@ export class BackgroundTasks {
       .catch((err: unknown) => {
         this.#logger.error('background task failed', { task: name, error: err instanceof Error ? err.message : String(err) });
       })
-      .finally(() => this.#running.delete(promise));
+      .finally(() => {
+        this.#running.delete(promise);
+        settled?.();
+      });
     this.#running.add(promise);
   }
 

@@ -11,9 +11,9 @@ export interface Backend {
 export interface StorageContext {
   readonly backend: Backend;
   /**
-   * The namespace's backend now. Work that outlives the request (background builds,
-   * queued transitions) asks each time: the client may be replaced (a renewed token, a
-   * new URL) while it runs. Absent: the backend never changes (static mode, tests).
+   * The namespace's backend now. Work that outlives the request (background template
+   * promotion) asks each time: the client may be replaced (a renewed token, a new URL)
+   * while it runs. Absent: the backend never changes (static mode, tests).
    */
   readonly backendNow?: () => Backend | undefined;
   readonly dryRun: boolean;

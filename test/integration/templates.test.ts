@@ -430,6 +430,60 @@ describe('CoderTemplate builds that outlast the request', () => {
     expect(promoted.body.status.latestVersionBuild).toBeUndefined();
   });
 
+  it('publishes nothing new when the same files are applied again while their version builds', async () => {
+    slow.fake.knobs.pauseJobs();
+    const current = await slow.request('GET', `${TEMPLATES}/coder.docker`);
+    const changed = structuredClone(current.body);
+    changed.spec.files = { 'main.tf': 'applied twice' };
+    const first = await slow.request('PUT', `${TEMPLATES}/coder.docker`, { body: changed });
+    expect(first.status).toBe(200);
+    const pendingId = first.body.status.latestVersionBuild.versionID as string;
+    const published = slow.fake.counters.get(VERSIONS);
+    const followers = slow.api.background.size;
+    // The GitOps loop applies the same files again: the object still shows the active files.
+    const again = structuredClone(first.body);
+    again.spec.files = { 'main.tf': 'applied twice' };
+    const second = await slow.request('PUT', `${TEMPLATES}/coder.docker`, { body: again });
+    expect(second.status).toBe(200);
+    expect(second.body.status.latestVersionBuild).toMatchObject({ versionID: pendingId });
+    expect(slow.fake.counters.get(VERSIONS)).toBe(published);
+    expect(slow.api.background.size).toBe(followers);
+    slow.fake.knobs.resumeJobs();
+    const promoted = await eventually('promotion', async () => {
+      const got = await slow.request('GET', `${TEMPLATES}/coder.docker`);
+      return got.body.status.activeVersionID === pendingId ? got : undefined;
+    });
+    expect(promoted.body.spec.files).toEqual({ 'main.tf': 'applied twice' });
+  });
+
+  it('promotes, when the files are applied again, a version built from them that nobody promoted', async () => {
+    // As a replica that stopped after publishing would leave it: built, never made active.
+    const current = await slow.request('GET', `${TEMPLATES}/coder.docker`);
+    const coder = new CoderClient({ url: slow.fake.url, token: slow.fake.adminToken });
+    try {
+      const files = new Map([['main.tf', 'orphaned build']]);
+      const upload = await coder.uploadFile(await packTemplateFiles(files));
+      const org = await coder.getOrganization('coder');
+      const orphan = await coder.createTemplateVersion(org.id, {
+        storage_method: 'file',
+        file_id: upload.hash,
+        provisioner: 'terraform',
+        tags: {},
+        template_id: current.body.metadata.uid as string,
+      });
+      await eventually('the orphan to build', async () => ((await coder.getTemplateVersion(orphan.id)).job.status === 'succeeded' ? true : undefined));
+      const published = slow.fake.counters.get(VERSIONS);
+      const changed = structuredClone(current.body);
+      changed.spec.files = Object.fromEntries(files);
+      const res = await slow.request('PUT', `${TEMPLATES}/coder.docker`, { body: changed });
+      expect(res.status).toBe(200);
+      expect(res.body.status.activeVersionID).toBe(orphan.id);
+      expect(slow.fake.counters.get(VERSIONS)).toBe(published);
+    } finally {
+      await coder.close();
+    }
+  });
+
   it('reports a background build that failed without promoting it', async () => {
     slow.fake.knobs.pauseJobs();
     const current = await slow.request('GET', `${TEMPLATES}/coder.kubernetes`);

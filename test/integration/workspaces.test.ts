@@ -115,16 +115,29 @@ describe('CoderWorkspace writes', () => {
     expect(done.body.status.latestBuildStatus).toBe('running');
   });
 
-  it('creates a stopped workspace when running is false', async () => {
+  it('creates a stopped workspace when running is false: the stop follows the first build within the request', async () => {
     const res = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.cold', { running: false }) });
     expect(res.status).toBe(201);
-    expect(res.headers.warning).toContain('stopped once its first build finishes');
-    await h.api.background.idle();
+    expect(res.headers.warning).toBeUndefined();
+    expect(res.body.status.latestBuildTransition).toBe('stop');
+    expect(res.body.spec.running).toBe(false);
     const done = await eventually('stop', async () => {
       const got = await get('coder.bob.cold');
       return got.body.status.latestBuildStatus === 'stopped' ? got : undefined;
     });
     expect(done.body.spec.running).toBe(false);
+  });
+
+  it('says so when the first build outlasts the wait on a create with running false, and leaves nothing queued', async () => {
+    h.fake.knobs.pauseJobs();
+    const res = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.slow-cold', { running: false }) });
+    expect(res.status).toBe(201);
+    expect(res.headers.warning).toContain('spec.running is false, but the first build is still running after 3s; apply spec.running: false again once it finishes');
+    expect(res.body.spec.running).toBe(true);
+    h.fake.knobs.resumeJobs();
+    const done = await settled('coder.bob.slow-cold');
+    expect(done.body.status).toMatchObject({ latestBuildTransition: 'start', latestBuildStatus: 'running' });
+    expect(h.api.background.size).toBe(0);
   });
 
   it('stops and starts through spec.running', async () => {
@@ -145,25 +158,40 @@ describe('CoderWorkspace writes', () => {
     expect(started.body.status.latestBuildTransition).toBe('start');
   });
 
-  it('queues a transition behind a build that is still running', async () => {
+  it('refuses a transition behind a running build with 409 and Retry-After, changing nothing, and keeps no intent', async () => {
     h.fake.knobs.pauseJobs();
     const created = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.busy') });
     expect(created.status).toBe(201);
     const builds = h.fake.counters.get(BUILDS);
     const patched = await h.request('PATCH', `${WORKSPACES}/coder.bob.busy`, {
-      body: { spec: { running: false } },
+      body: { spec: { running: false, ttlMillis: 7_200_000 } },
       contentType: 'application/merge-patch+json',
     });
-    expect(patched.status).toBe(200);
-    expect(patched.headers.warning).toContain('issued when it finishes');
-    expect(h.fake.counters.get(BUILDS)).toBe(builds);
-    h.fake.knobs.resumeJobs();
-    await h.api.background.idle();
-    const done = await eventually('queued stop', async () => {
-      const got = await get('coder.bob.busy');
-      return got.body.status.latestBuildStatus === 'stopped' ? got : undefined;
+    expect(patched.status).toBe(409);
+    expect(patched.headers['retry-after']).toBe('5');
+    expect(patched.body).toMatchObject({
+      kind: 'Status',
+      reason: 'Conflict',
+      details: { name: 'coder.bob.busy', retryAfterSeconds: 5 },
+      message: 'Operation cannot be fulfilled on coderworkspaces.aggregation.coder.com "coder.bob.busy": a start build is still running; apply the stop again once it finishes',
     });
-    expect(done.body.status.latestBuildTransition).toBe('stop');
+    expect(h.fake.counters.get(BUILDS)).toBe(builds);
+    // Refused as a whole: the TTL did not change either.
+    expect((await get('coder.bob.busy')).body.spec.ttlMillis).toBe(created.body.spec.ttlMillis);
+    // Nothing is remembered: once the build finishes, no stop is issued on its own.
+    h.fake.knobs.resumeJobs();
+    const started = await settled('coder.bob.busy');
+    expect(started.body.status).toMatchObject({ latestBuildTransition: 'start', latestBuildStatus: 'running' });
+    expect(h.fake.counters.get(BUILDS)).toBe(builds);
+    expect(h.api.background.size).toBe(0);
+    // The retry the client was told to make succeeds.
+    const retried = await h.request('PATCH', `${WORKSPACES}/coder.bob.busy`, {
+      body: { spec: { running: false, ttlMillis: 7_200_000 } },
+      contentType: 'application/merge-patch+json',
+    });
+    expect(retried.status).toBe(200);
+    expect(retried.body.status.latestBuildTransition).toBe('stop');
+    expect(retried.body.spec.ttlMillis).toBe(7_200_000);
   });
 
   it('records a template version change on a stopped workspace with a stop build', async () => {
@@ -181,20 +209,6 @@ describe('CoderWorkspace writes', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toMatchObject({ latestBuildTransition: 'stop', templateVersionID: v2 });
     expect(res.body.spec).toMatchObject({ running: false, templateVersionID: v2 });
-  });
-
-  it('lets the last desired state win over a transition queued earlier', async () => {
-    h.fake.knobs.pauseJobs();
-    const created = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.flip') });
-    expect(created.status).toBe(201);
-    const merge = (running: boolean) =>
-      h.request('PATCH', `${WORKSPACES}/coder.bob.flip`, { body: { spec: { running } }, contentType: 'application/merge-patch+json' });
-    expect((await merge(false)).headers.warning).toContain('issued when it finishes');
-    expect((await merge(true)).status).toBe(200);
-    h.fake.knobs.resumeJobs();
-    await h.api.background.idle();
-    const done = await settled('coder.bob.flip');
-    expect(done.body.status).toMatchObject({ latestBuildTransition: 'start', latestBuildStatus: 'running' });
   });
 
   it('refuses names that are Coder aliases', async () => {

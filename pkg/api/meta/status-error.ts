@@ -68,12 +68,13 @@ export function alreadyExists(ref: ResourceRef, message?: string): StatusError {
   return new StatusError(409, 'AlreadyExists', message ?? `${qualified(ref)} "${ref.name ?? ''}" already exists`, details(ref));
 }
 
-export function conflict(ref: ResourceRef, why: string): StatusError {
+/** 409 Conflict; with retryAfterSeconds when the conflict is expected to clear by itself (a build finishing). */
+export function conflict(ref: ResourceRef, why: string, retryAfterSeconds?: number): StatusError {
   return new StatusError(
     409,
     'Conflict',
     `Operation cannot be fulfilled on ${qualified(ref)} "${ref.name ?? ''}": ${why}`,
-    details(ref),
+    details(ref, retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined),
   );
 }
 

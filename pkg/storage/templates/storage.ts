@@ -70,6 +70,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
   readonly #options: TemplateStorageOptions;
   readonly #limits: FileLimits;
   readonly #versions = new TerminalVersionCache();
+  /** Versions this process follows in the background, to promote when their build succeeds. */
+  readonly #promoting = new Set<string>();
   readonly #archives = new LRUCache<string, UnpackedFiles>({
     maxSize: 64 * 1024 * 1024,
     sizeCalculation: (u) => Math.max(1, Object.values(u.files).reduce((n, f) => n + f.length, 0)),
@@ -218,9 +220,18 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       // The version first: a failed build must leave the template untouched.
       const live = await coder.getTemplate(id);
       if (files) {
-        const active = await this.#version(coder, live.active_version_id);
-        const { modes } = await this.#files(coder, active.job.file_id);
-        const version = await this.#build(ctx, ref, live.organization_id, files, id, modes);
+        // Applying files again while the version built from them is still building (or built
+        // but not yet promoted, e.g. by a replica that stopped) follows that version instead
+        // of publishing another.
+        const unpublished = await this.#unpublished(coder, live, files);
+        let version: TemplateVersion;
+        if (unpublished) {
+          version = await this.#follow(ctx, ref, unpublished, id);
+        } else {
+          const active = await this.#version(coder, live.active_version_id);
+          const { modes } = await this.#files(coder, active.job.file_id);
+          version = await this.#build(ctx, ref, live.organization_id, files, id, modes);
+        }
         if (!isJobActive(version)) await this.#promote(coder, id, version.id);
       }
       // Promotion changes only the active version, so `live` still holds the settings to resend.
@@ -308,10 +319,30 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       message: VERSION_MESSAGE,
       ...(templateId ? { template_id: templateId } : {}),
     });
-    const version = await waitForTemplateVersion(coder, created, { timeoutMs: this.#options.buildWaitMs });
+    return this.#follow(ctx, ref, created, templateId, started);
+  }
+
+  /**
+   * The newest version of the template when it is not the active one, has not failed, and
+   * was built from exactly these files.
+   */
+  async #unpublished(coder: CoderClient, live: Template, files: Map<string, string>): Promise<TemplateVersion | undefined> {
+    const latest = newest(await coder.listTemplateVersions(live.id));
+    if (!latest || latest.id === live.active_version_id) return undefined;
+    if (latest.job.status === 'failed' || latest.job.status === 'canceled' || latest.job.status === 'canceling') return undefined;
+    const unpacked = await this.#files(coder, latest.job.file_id);
+    return unpacked.skipped.length === 0 && sameFiles(unpacked.files, files) ? latest : undefined;
+  }
+
+  /** Waits (bounded) for a version's build, as #build describes; `publishedAt` when this request created it (metrics). */
+  async #follow(ctx: StorageContext, ref: ResourceRef, pending: TemplateVersion, templateId: string | undefined, publishedAt?: number): Promise<TemplateVersion> {
+    const coder = ctx.backend.coder;
+    const version = await waitForTemplateVersion(coder, pending, { timeoutMs: this.#options.buildWaitMs });
     const result = isJobActive(version) ? 'background' : version.job.status;
-    this.#options.metrics?.templateBuilds.inc({ result });
-    this.#options.metrics?.templateBuildWait.observe({ result }, (performance.now() - started) / 1000);
+    if (publishedAt !== undefined) {
+      this.#options.metrics?.templateBuilds.inc({ result });
+      this.#options.metrics?.templateBuildWait.observe({ result }, (performance.now() - publishedAt) / 1000);
+    }
     if (version.job.status === 'failed' || version.job.status === 'canceled') {
       throw badRequest(
         `${ref.resource}.${ref.group} "${ref.name ?? ''}": template version ${version.name} build ${version.job.status}: ${version.job.error ?? 'no error reported'}`,
@@ -323,6 +354,9 @@ export class TemplateStorage implements Storage<CoderTemplate> {
   }
 
   #promoteInBackground(ctx: StorageContext, templateId: string, version: TemplateVersion): void {
+    // A re-apply that follows a version this process already follows adds no second follower.
+    if (this.#promoting.has(version.id)) return;
+    this.#promoting.add(version.id);
     const { namespace } = ctx.backend;
     const coder = currentCoder(ctx);
     const logger = this.#options.logger;
@@ -343,7 +377,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       if (latest && latest.id !== done.id) return;
       await this.#promote(coder(), templateId, done.id);
       logger.info('promoted template version after background build', { namespace, templateId, versionId: done.id });
-    });
+    }, () => this.#promoting.delete(version.id));
   }
 
   async #promote(coder: CoderClient, templateId: string, versionId: string): Promise<void> {

@@ -3,14 +3,11 @@ import { CODER_WORKSPACE, resourceRef } from '../../api/aggregation/v1alpha1/res
 import type { CoderWorkspace } from '../../api/aggregation/v1alpha1/types.ts';
 import { alreadyExists, conflict, fieldInvalid, fieldRequired, internalError, invalid, notFound } from '../../api/meta/status-error.ts';
 import type { StatusCause, TableColumnDefinition } from '../../api/meta/types.ts';
-import type { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError, isNotFound } from '../../coder/errors.ts';
-import type { CreateWorkspaceBuildRequest, WorkspaceBuild, WorkspaceTransition } from '../../coder/types.ts';
-import type { Logger } from '../../logging/logger.ts';
-import type { BackgroundTasks } from '../background.ts';
+import type { WorkspaceTransition } from '../../coder/types.ts';
 import { isJobActive, waitForWorkspaceBuild } from '../build-wait.ts';
 import { toStatusError } from '../coder-errors.ts';
-import { currentCoder, type StorageContext } from '../context.ts';
+import type { StorageContext } from '../context.ts';
 import { organizationByName } from '../lookups.ts';
 import { OBJECT_META_FIELDS, type DeleteResult, type Storage } from '../storage.ts';
 import { toCoderWorkspace } from './convert.ts';
@@ -18,12 +15,14 @@ import { toCoderWorkspace } from './convert.ts';
 export interface WorkspaceStorageOptions {
   /**
    * How long a request waits on Coder builds: DELETE for the delete build before answering
-   * 202, a start/stop for a build already in flight before queueing the transition.
+   * 202; a start/stop (or a create with running: false) for a build already in flight
+   * before answering 409 with Retry-After.
    */
   buildWaitMs: number;
-  background: BackgroundTasks;
-  logger: Logger;
 }
+
+/** What a client is told to wait before trying again while a build runs. */
+const BUILD_RETRY_AFTER_SECONDS = 5;
 
 export class WorkspaceStorage implements Storage<CoderWorkspace> {
   readonly info = CODER_WORKSPACE;
@@ -42,12 +41,6 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
   readonly selectableFields = OBJECT_META_FIELDS;
 
   readonly #options: WorkspaceStorageOptions;
-  /**
-   * The newest queued transition per workspace ID: a later update supersedes an earlier
-   * queued one, so the last desired state wins (per process; Coder holds no intents).
-   */
-  readonly #intents = new Map<string, number>();
-  #intentSeq = 0;
 
   constructor(options: WorkspaceStorageOptions) {
     this.#options = options;
@@ -140,8 +133,16 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
         ...(spec.autostartSchedule ? { autostart_schedule: spec.autostartSchedule } : {}),
       });
       if (spec.running === false) {
-        ctx.warnings.push('spec.running is false: the workspace is stopped once its first build finishes');
-        this.#transitionWhenIdle(ctx, created.id, created.latest_build, { transition: 'stop' });
+        // Coder starts every new workspace; the stop follows the first build, within this request.
+        const first = await waitForWorkspaceBuild(coder, created.latest_build, { timeoutMs: this.#options.buildWaitMs });
+        if (isJobActive(first)) {
+          ctx.warnings.push(
+            `spec.running is false, but the first build is still running after ${Math.round(this.#options.buildWaitMs / 1000)}s; apply spec.running: false again once it finishes`,
+          );
+          return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(created.id));
+        }
+        await coder.createWorkspaceBuild(created.id, { transition: 'stop' });
+        return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(created.id));
       }
       return toCoderWorkspace(ctx.backend.namespace, created);
     } catch (err) {
@@ -172,27 +173,27 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     const transition: WorkspaceTransition | undefined =
       running !== have.running || versionChanged ? (running ? 'start' : 'stop') : undefined;
     if (ctx.dryRun) return { ...current, spec: { ...have, ...want, running } };
-    // Whatever this update decides supersedes a transition queued by an earlier one.
-    this.#intents.delete(current.metadata.uid ?? '');
     if (!transition && !ttlChanged && !autostartChanged) return current;
 
     const coder = ctx.backend.coder;
     const id = current.metadata.uid ?? '';
     try {
-      if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
-      if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
+      // Coder runs one build at a time. A transition behind a running build is refused, not
+      // queued: an intent kept in this process would be lost on restart and could override
+      // a newer one decided on another replica. Checked before anything changes, so a
+      // refused update changes nothing.
       if (transition) {
-        const request = { transition, ...(versionChanged ? { template_version_id: want.templateVersionID } : {}) };
         const latest = await waitForWorkspaceBuild(coder, (await coder.getWorkspace(id)).latest_build, {
           timeoutMs: this.#options.buildWaitMs,
         });
         if (isJobActive(latest)) {
-          ctx.warnings.push(`a ${latest.transition} build is still running; the ${transition} build is issued when it finishes`);
-          this.#transitionWhenIdle(ctx, id, latest, request);
-        } else {
-          await coder.createWorkspaceBuild(id, request);
+          throw conflict(ref, `a ${latest.transition} build is still running; apply the ${transition} again once it finishes`, BUILD_RETRY_AFTER_SECONDS);
         }
       }
+      if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
+      if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
+      // Coder answers 409 if another build started since (another replica, the Coder UI): theirs stands.
+      if (transition) await coder.createWorkspaceBuild(id, { transition, ...(versionChanged ? { template_version_id: want.templateVersionID } : {}) });
       return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(id));
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
@@ -206,11 +207,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     const id = current.metadata.uid ?? '';
     // Deleting what is already being deleted is not an error in Kubernetes.
     if (current.metadata.deletionTimestamp) return { object: current, finished: false };
-    this.#intents.delete(id);
     try {
       const inFlight = await waitForWorkspaceBuild(coder, (await coder.getWorkspace(id)).latest_build, { timeoutMs: this.#options.buildWaitMs });
       if (isJobActive(inFlight)) {
-        throw conflict(ref, `a ${inFlight.transition} build is still running; delete again once it finishes`);
+        throw conflict(ref, `a ${inFlight.transition} build is still running; delete again once it finishes`, BUILD_RETRY_AFTER_SECONDS);
       }
       const build = await coder.createWorkspaceBuild(id, { transition: 'delete' });
       const done = await waitForWorkspaceBuild(coder, build, { timeoutMs: this.#options.buildWaitMs });
@@ -225,33 +225,5 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
     }
-  }
-
-  /**
-   * Issues a build once the build in flight has finished: the user stated a desired power
-   * state, and Coder accepts one build at a time.
-   */
-  #transitionWhenIdle(ctx: StorageContext, workspaceId: string, inFlight: WorkspaceBuild, request: CreateWorkspaceBuildRequest): void {
-    const { namespace } = ctx.backend;
-    const coder = currentCoder(ctx);
-    const logger = this.#options.logger;
-    const intent = ++this.#intentSeq;
-    this.#intents.set(workspaceId, intent);
-    this.#options.background.run(`workspace ${workspaceId} ${request.transition}`, async (signal) => {
-      const done = await waitForWorkspaceBuild(coder, inFlight, { timeoutMs: 30 * 60_000, signal, maxDelayMs: 5000, tolerateErrors: true });
-      if (signal.aborted || isJobActive(done) || this.#intents.get(workspaceId) !== intent) return;
-      this.#intents.delete(workspaceId);
-      await buildIgnoringConflict(coder(), workspaceId, request);
-      logger.info('issued deferred workspace transition', { namespace, workspaceId, transition: request.transition });
-    });
-  }
-}
-
-async function buildIgnoringConflict(coder: CoderClient, id: string, request: CreateWorkspaceBuildRequest): Promise<void> {
-  try {
-    await coder.createWorkspaceBuild(id, request);
-  } catch (err) {
-    // Someone else started a build meanwhile; their intent is newer than ours.
-    if (!isCoderApiError(err) || err.statusCode !== 409) throw err;
   }
 }
