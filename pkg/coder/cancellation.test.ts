@@ -12,7 +12,9 @@ const waiting: { req: IncomingMessage; answer: () => void; closed: Promise<void>
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+    const closed = new Promise<void>((resolve) => res.once('close', () => {
+      resolve();
+    }));
     waiting.push({
       req,
       closed,
