@@ -1,15 +1,18 @@
 import { hostname } from 'node:os';
-import { AppsV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1Deployment } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/coder/v1alpha1/resources.ts';
 import type { CoderControlPlane } from '../api/coder/v1alpha1/types.ts';
 import type { CoderClientObserver } from '../coder/client.ts';
 import { EligibilityCache } from '../eligibility/cache.ts';
+import { EventRecorder, kubeEventSink } from '../kube/events.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from './controlplane/objects.ts';
+import { OWNED_SELECTOR, controlPlaneOwnedKinds, ownerKey } from './controlplane/owned-kinds.ts';
 import { ControlPlaneReconciler } from './controlplane/reconciler.ts';
 import { Controller } from './controller.ts';
+import { OwnedObjects } from './owned.ts';
+import { specOrMetadataChanged } from './predicates.ts';
 import { LeaderElector, type LeaderElectionTiming } from './leader-election.ts';
 import { KubeLeaseLock } from './lease-lock.ts';
 
@@ -36,7 +39,8 @@ export class Manager {
   readonly #controlPlanes: ResilientInformer<CoderControlPlane>;
   readonly #controller: Controller | undefined;
   readonly #elector: LeaderElector | undefined;
-  readonly #deployments: ResilientInformer<V1Deployment> | undefined;
+  readonly #owned: OwnedObjects | undefined;
+  readonly #events: EventRecorder | undefined;
 
   constructor(options: ManagerOptions) {
     this.#o = options;
@@ -61,12 +65,20 @@ export class Manager {
     });
     if (!options.reconcile) return;
 
+    // Events name this replica as leader election does.
+    this.#events = new EventRecorder({
+      sink: kubeEventSink(options.kubeConfig),
+      reportingController: 'coder-k8s',
+      reportingInstance: `${hostname()}_${process.pid}`,
+      logger: options.logger.child({ component: 'events' }),
+    });
     const reconciler = new ControlPlaneReconciler({
       kubeConfig: options.kubeConfig,
       controlPlanes: this.#controlPlanes,
       eligibility: this.eligibility,
       logger: options.logger.child({ controller: 'codercontrolplane' }),
       coderTimeoutMs: options.coderTimeoutMs,
+      events: this.#events,
     });
     const controller = new Controller({
       name: 'codercontrolplane',
@@ -78,27 +90,25 @@ export class Manager {
     enqueue = (key) => {
       controller.enqueue(key);
     };
+    // Status-only updates (our own status writes among them) start no pass; eligibility
+    // verdict changes enqueue through onVerdictChange above.
     this.#controlPlanes.addHandler({
-      onUpsert: (ccp) => {
-        enqueue(`${ccp.metadata.namespace}/${ccp.metadata.name}`);
+      onUpsert: (ccp, previous) => {
+        if (specOrMetadataChanged(previous, ccp)) enqueue(`${ccp.metadata.namespace}/${ccp.metadata.name}`);
       },
     });
-    // Owned Deployments report readiness; their changes requeue the owning control plane.
-    const apps = options.kubeConfig.makeApiClient(AppsV1Api);
-    const labelSelector = 'app.kubernetes.io/managed-by=coder-k8s,app.kubernetes.io/name=coder';
-    this.#deployments = new ResilientInformer<V1Deployment>({
+    // Owned objects: drift (an edit, a delete) requeues the owning control plane at once;
+    // the Deployment's status also reports readiness.
+    this.#owned = new OwnedObjects({
       kubeConfig: options.kubeConfig,
-      path: '/apis/apps/v1/deployments',
-      list: () => apps.listDeploymentForAllNamespaces({ labelSelector }),
-      labelSelector,
-      logger: options.logger.child({ informer: 'deployments' }),
+      kinds: controlPlaneOwnedKinds(options.kubeConfig),
+      labelSelector: OWNED_SELECTOR,
+      owner: ownerKey,
+      enqueue: (key) => {
+        enqueue(key);
+      },
+      logger: options.logger,
     });
-    const owner = (d: V1Deployment) => {
-      const ns = d.metadata?.labels?.[LABEL_OWNER_NAMESPACE];
-      const name = d.metadata?.labels?.[LABEL_OWNER_NAME];
-      if (ns && name) enqueue(`${ns}/${name}`);
-    };
-    this.#deployments.addHandler({ onUpsert: owner, onDelete: owner });
     if (options.leaderElection) {
       const { namespace, name, timing } = options.leaderElection;
       this.#elector = new LeaderElector({
@@ -122,12 +132,12 @@ export class Manager {
   }
 
   get synced(): boolean {
-    return this.#controlPlanes.synced && (this.#deployments?.synced ?? true) && this.eligibility.synced;
+    return this.#controlPlanes.synced && (this.#owned?.synced ?? true) && this.eligibility.synced;
   }
 
   async start(): Promise<void> {
     await this.#controlPlanes.start();
-    await this.#deployments?.start();
+    await this.#owned?.start();
     if (!(await this.#controlPlanes.waitForSync(this.#o.syncTimeoutMs ?? 60_000))) {
       this.#o.logger.warn('CoderControlPlane informer has not synced yet; readiness waits for it');
     }
@@ -144,7 +154,8 @@ export class Manager {
   async stop(): Promise<void> {
     await this.stopReconciling();
     await this.#controlPlanes.stop();
-    await this.#deployments?.stop();
+    await this.#owned?.stop();
+    await this.#events?.stop();
     await this.eligibility.stop();
   }
 }

@@ -20,8 +20,11 @@ export interface InformerOptions<T extends KubernetesObject> {
  * only ever see objects; a throwing callback cannot take the process down.
  */
 export interface InformerHandler<T> {
-  /** Adds and updates. Handlers should only record or enqueue; a throw is logged and swallowed. */
-  onUpsert?: (object: T) => void;
+  /**
+   * Adds and updates; `previous` is the object as last delivered (undefined for an add), for
+   * predicates. Handlers should only record or enqueue; a throw is logged and swallowed.
+   */
+  onUpsert?: (object: T, previous: T | undefined) => void;
   onDelete?: (object: T) => void;
 }
 
@@ -34,6 +37,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   #backoffMs: number;
   #retry: NodeJS.Timeout | undefined;
   readonly #syncWaiters: (() => void)[] = [];
+  /** The objects as last delivered, by namespace/name: the "old" side of an update. */
+  readonly #delivered = new Map<string, T>();
 
   constructor(options: InformerOptions<T>) {
     this.#options = options;
@@ -53,9 +58,13 @@ export class ResilientInformer<T extends KubernetesObject> {
       options.fieldSelector,
     );
     const dispatch = (what: 'upsert' | 'delete') => (object: T) => {
+      const key = `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+      const previous = this.#delivered.get(key);
+      if (what === 'upsert') this.#delivered.set(key, object);
+      else this.#delivered.delete(key);
       for (const handler of this.#handlers) {
         try {
-          if (what === 'upsert') handler.onUpsert?.(object);
+          if (what === 'upsert') handler.onUpsert?.(object, previous);
           else handler.onDelete?.(object);
         } catch (err) {
           options.logger.error('informer handler failed', { path: options.path, event: what, error: String(err) });

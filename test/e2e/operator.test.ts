@@ -54,6 +54,30 @@ describe('the operator over three namespaces', () => {
     expect(status.conditions.find((c: { type: string }) => c.type === 'OperatorAccessReady')).toMatchObject({ status: 'True', reason: 'TokenValid' });
   });
 
+  it('starts no reconcile for a status-only update, and one for a spec change', async () => {
+    // Each pass of an external control plane with a working token reads its Coder's
+    // entitlements, and team-a's Coder serves nobody else: its count is team-a's passes.
+    // team-a is settled (Eligible, next resync in 5 minutes).
+    const fake = fakes.get('team-a') as FakeCoder;
+    const passes = () => fake.counters.get('GET /api/v2/entitlements');
+    const before = passes();
+    const ccp = JSON.parse(await mk(['get', 'ccp', 'coder', '-n', 'team-a', '-o', 'json'])) as Record<string, any>;
+    expect(ccp.status.readyReplicas).toBeUndefined();
+    // A status write like the reconciler's own: another generation of nothing.
+    await mk(['patch', 'ccp', 'coder', '-n', 'team-a', '--subresource=status', '--type=merge', '-p', '{"status":{"readyReplicas":7}}']);
+    // A spec change after it, on the same watch: its pass comes after any the status update caused.
+    await mk(['patch', 'ccp', 'coder', '-n', 'team-a', '--type=merge', '-p', '{"spec":{"replicas":2}}']);
+    const generation = (ccp.metadata.generation as number) + 1;
+    const after = await eventually('the spec change to be reconciled', async () => {
+      const c = JSON.parse(await mk(['get', 'ccp', 'coder', '-n', 'team-a', '-o', 'json'])) as Record<string, any>;
+      return c.status?.observedGeneration === generation ? c : undefined;
+    }, 30_000);
+    // That pass put the status right (an external control plane has no readyReplicas)...
+    expect(after.status.readyReplicas).toBeUndefined();
+    // ...and was the only one: neither the status update nor its own status write started one.
+    expect(passes() - before).toBe(1);
+  });
+
   it('lists templates and workspaces of all namespaces, sorted by namespace and name', async () => {
     const templates = await mk(['get', 'codertemplates', '-A', '--no-headers', '-o', 'custom-columns=NS:.metadata.namespace,NAME:.metadata.name']);
     const expected = TEAMS.flatMap((t) => ['acme.python', 'coder.docker', 'coder.kubernetes'].map((n) => `${t} ${n}`));
@@ -164,6 +188,20 @@ describe('operator access without a token Secret', () => {
     expect(fresh.counters.get('POST /api/v2/licenses')).toBe(uploads);
     // The namespace is served by the bootstrapped token.
     expect((await k(['get', 'ctpl', '-n', 'fresh'])).code).toBe(0);
+    // Each step is an Event on the control plane, and none carries a secret.
+    const events = await eventually('the bootstrap events', async () => {
+      const list = JSON.parse(await mk(['get', 'events', '-n', 'fresh', '--field-selector', 'involvedObject.kind=CoderControlPlane,involvedObject.name=coder', '-o', 'json'])) as { items: Record<string, any>[] };
+      const reasons = new Set(list.items.map((e) => e.reason as string));
+      return ['FirstUserCreated', 'TokenBootstrapped', 'LicenseApplied', 'EligibilityChanged'].every((r) => reasons.has(r)) ? list.items : undefined;
+    }, 30_000);
+    const byReason = (reason: string) => events.find((e) => e.reason === reason);
+    expect(byReason('FirstUserCreated')?.message).toBe('created Coder\'s first user "admin"; its credentials are in Secret "coder-admin-credentials"');
+    expect(byReason('TokenBootstrapped')?.message).toMatch(/^created an API token for Coder user "coder-k8s-operator", valid until \S+, in Secret "coder-operator-token"$/);
+    expect(byReason('LicenseApplied')?.message).toBe('uploaded the license in Secret "coder-license" to Coder; tier enterprise');
+    expect(events.filter((e) => e.reason === 'EligibilityChanged').at(-1)?.message).toMatch(/^eligible: /);
+    const secret = async (name: string, key: string) => Buffer.from(await mk(['get', 'secret', name, '-n', 'fresh', '-o', `jsonpath={.data.${key}}`]), 'base64').toString();
+    const secrets = [await secret('coder-operator-token', 'token'), await secret('coder-admin-credentials', 'password'), license];
+    for (const e of events) for (const value of secrets) expect(e.message).not.toContain(value);
   });
 
   it('asks for admin credentials when Coder already has users', async () => {
@@ -181,6 +219,11 @@ describe('operator access without a token Secret', () => {
       return c?.reason === 'AdminCredentialsRequired' ? c : undefined;
     }, 30_000);
     expect(access.message).toContain('coder-admin-credentials');
+    const warning = await eventually('a Warning event saying so', async () => {
+      const list = JSON.parse(await mk(['get', 'events', '-n', 'existing', '--field-selector', 'involvedObject.name=coder,reason=AdminCredentialsRequired', '-o', 'json'])) as { items: Record<string, any>[] };
+      return list.items[0];
+    }, 30_000);
+    expect(warning).toMatchObject({ type: 'Warning', message: access.message });
   });
 });
 

@@ -110,9 +110,87 @@ describe('an in-cluster CoderControlPlane', () => {
     expect(after.status.conditions.find((c: { type: string }) => c.type === 'Eligible')).toMatchObject({ status: 'False' });
   });
 
+  it('puts back an owned object that was deleted or edited at once, not at the 5-minute resync', async () => {
+    // The control plane is quiet: its token Secret is missing (checked again in 5 minutes)
+    // and its Deployment settled. Only the watch on owned objects can bring these back soon.
+    const uid = async (args: string[]) => (await mk([...args, '-o', 'jsonpath={.metadata.uid}'])).trim();
+    const service = await uid(['get', 'service', 'coder', '-n', 'apps']);
+    let started = Date.now();
+    await mk(['delete', 'service', 'coder', '-n', 'apps', '--wait=true']);
+    await eventually('the Service to be created again', async () => {
+      const res = await k(['get', 'service', 'coder', '-n', 'apps', '-o', 'jsonpath={.metadata.uid}']);
+      return res.code === 0 && res.stdout.trim() && res.stdout.trim() !== service ? true : undefined;
+    }, 30_000);
+    const serviceMs = Date.now() - started;
+
+    // A binding in another namespace (no owner reference there): its subjects edited, then deleted.
+    started = Date.now();
+    await mk(['patch', 'rolebinding', 'coder-workspace-perms', '-n', 'ws-extra', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/subjects/0/name', value: 'intruder' }])]);
+    await eventually('the RoleBinding subjects to be restored', async () => {
+      const b = await json(['get', 'rolebinding', 'coder-workspace-perms', '-n', 'ws-extra']);
+      return b.subjects?.[0]?.name === 'coder' ? true : undefined;
+    }, 30_000);
+    const bindingMs = Date.now() - started;
+    started = Date.now();
+    await mk(['delete', 'role', 'coder-workspace-perms', '-n', 'ws-extra', '--wait=true']);
+    await eventually('the Role to be created again', async () => ((await exists(['get', 'role', 'coder-workspace-perms', '-n', 'ws-extra'])) ? true : undefined), 30_000);
+    const roleMs = Date.now() - started;
+    console.log(`drift corrected: Service deleted ${serviceMs} ms, RoleBinding edited ${bindingMs} ms, Role deleted ${roleMs} ms`);
+  });
+
+  it('records Events on the CoderControlPlane for the steps that happened, and folds a repeat into a series', async () => {
+    const events = async () =>
+      (await json(['get', 'events', '-n', 'apps', '--field-selector', 'involvedObject.kind=CoderControlPlane,involvedObject.name=coder'])).items as Record<string, any>[];
+    const deployed = (await eventually('a Deployed event', async () => {
+      const found = (await events()).find((e) => e.reason === 'Deployed');
+      return found;
+    }, 30_000));
+    expect(deployed).toMatchObject({
+      type: 'Normal',
+      action: 'Apply',
+      reportingComponent: 'coder-k8s',
+      reportingInstance: expect.stringMatching(new RegExp(`_${stack.product.pid}$`)),
+      involvedObject: { apiVersion: 'coder.com/v1alpha1', kind: 'CoderControlPlane', namespace: 'apps', name: 'coder' },
+    });
+    expect(deployed.message).toContain('Deployment "coder"');
+    expect(deployed.message).toContain('workspace Role and RoleBinding in apps, ws-extra');
+    // As people look at them.
+    const table = await mk(['events', '-n', 'apps', '--for', 'codercontrolplane/coder']);
+    expect(table).toMatch(/Normal\s+Deployed\s+CoderControlPlane\/coder/);
+    // A write that lost a race with the informer cache (409) is retried, not reported.
+    expect((await events()).filter((e) => e.reason === 'ReconcileError')).toEqual([]);
+    const missing = (await events()).find((e) => e.reason === 'TokenSecretNotFound');
+    expect(missing).toMatchObject({ type: 'Warning', message: 'Secret "not-there-yet" does not exist' });
+    expect(missing?.series).toBeUndefined();
+    // Nothing was deployed again for the drift above: one Deployed event for generation 1.
+    expect((await events()).filter((e) => e.reason === 'Deployed')).toHaveLength(1);
+
+    // Secrets named in the spec are not watched: an annotation asks for a pass.
+    const access = async () => {
+      const c = await json(['get', 'ccp', 'coder', '-n', 'apps']);
+      return c.status?.conditions?.find((x: { type: string }) => x.type === 'OperatorAccessReady')?.reason as string | undefined;
+    };
+    await mk(['create', 'secret', 'generic', 'not-there-yet', '-n', 'apps', '--from-literal=other=x']);
+    await mk(['annotate', 'ccp', 'coder', '-n', 'apps', 'reconcile=1', '--overwrite']);
+    await eventually('TokenEmpty', async () => ((await access()) === 'TokenEmpty' ? true : undefined), 30_000);
+    await mk(['delete', 'secret', 'not-there-yet', '-n', 'apps']);
+    await mk(['annotate', 'ccp', 'coder', '-n', 'apps', 'reconcile=2', '--overwrite']);
+    await eventually('TokenSecretNotFound again', async () => ((await access()) === 'TokenSecretNotFound' ? true : undefined), 30_000);
+    const repeated = await eventually('the repeat counted in a series', async () => {
+      const found = (await events()).filter((e) => e.reason === 'TokenSecretNotFound');
+      return found.length === 1 && found[0]?.series?.count === 2 ? found[0] : undefined;
+    }, 30_000);
+    expect(repeated.series.lastObservedTime).toEqual(expect.any(String));
+    expect((await events()).find((e) => e.reason === 'TokenEmpty')).toMatchObject({ type: 'Warning' });
+  });
+
   it('converges changes and removes RBAC from namespaces no longer listed', async () => {
     await mk(['patch', 'ccp', 'coder', '-n', 'apps', '--type=merge', '-p', '{"spec":{"replicas":3,"rbac":{"workspaceNamespaces":[]}}}']);
     await eventually('replicas 3', async () => ((await json(['get', 'deployment', 'coder', '-n', 'apps'])).spec.replicas === 3 ? true : undefined), 30_000);
+    await eventually('a Deployed event for generation 2', async () => {
+      const list = await json(['get', 'events', '-n', 'apps', '--field-selector', 'involvedObject.kind=CoderControlPlane,involvedObject.name=coder,reason=Deployed']);
+      return list.items.some((e: { message: string }) => e.message.includes('(generation 2)')) ? true : undefined;
+    }, 30_000);
     await eventually('the ws-extra Role to go', async () => ((await exists(['get', 'role', 'coder-workspace-perms', '-n', 'ws-extra'])) ? undefined : true), 30_000);
     expect(await exists(['get', 'role', 'coder-workspace-perms', '-n', 'apps'])).toBe(true);
   });

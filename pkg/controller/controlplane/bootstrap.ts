@@ -13,7 +13,16 @@ const ANNOTATION_EXPIRES = 'coder.com/token-expires-at';
 const RENEW_FRACTION = 0.3;
 
 export type BootstrapResult =
-  | { ok: true; secretName: string; username: string; token: string }
+  | {
+      ok: true;
+      secretName: string;
+      username: string;
+      token: string;
+      /** Set when this call created the token (for events): why, and until when it lasts. */
+      issued?: { renewed: boolean; why: string; expiresAt: string };
+      /** Set when this call created Coder's first user: its name and the Secret with its credentials. */
+      firstUser?: { username: string; secretName: string };
+    }
   | { ok: false; reason: string; message: string };
 
 
@@ -45,13 +54,15 @@ export class OperatorBootstrap {
     const secretName = this.tokenSecretName(ccp);
     const existing = await this.#read(namespace, secretName);
     const token = secretValue(existing, DEFAULT_TOKEN_KEY);
-    if (token && !this.#expiring(existing)) {
+    const expiring = this.#expiring(existing);
+    if (token && !expiring) {
       const me = await this.#whoami(url, token);
       if (me) return { ok: true, secretName, username: me, token };
     }
 
     const session = await this.#adminSession(ccp, url);
     if (!session.ok) return session;
+    const firstUser = session.firstUser ? { firstUser: session.firstUser } : {};
     const admin = new CoderClient({ url, token: session.token, timeoutMs: this.#timeoutMs, maxRetries: 0 });
     try {
       const operator = await this.#operatorUser(admin);
@@ -61,7 +72,8 @@ export class OperatorBootstrap {
       const expiresAt = new Date(Date.now() + lifetimeNs / 1e6).toISOString();
       await this.#write(ccp, secretName, { [DEFAULT_TOKEN_KEY]: key }, { [ANNOTATION_EXPIRES]: expiresAt });
       this.#logger.info('bootstrapped operator access', { namespace, name: ccp.metadata.name, secret: secretName, expiresAt });
-      return { ok: true, secretName, username: operator, token: key };
+      const why = expiring ? 'the previous token was near its expiry' : 'Coder refused the previous token';
+      return { ok: true, secretName, username: operator, token: key, issued: { renewed: !!token, why, expiresAt }, ...firstUser };
     } finally {
       await admin.close();
     }
@@ -86,12 +98,16 @@ export class OperatorBootstrap {
     }
   }
 
-  async #adminSession(ccp: CoderControlPlane, url: string): Promise<{ ok: true; token: string } | { ok: false; reason: string; message: string }> {
+  async #adminSession(
+    ccp: CoderControlPlane,
+    url: string,
+  ): Promise<{ ok: true; token: string; firstUser?: { username: string; secretName: string } } | { ok: false; reason: string; message: string }> {
     const namespace = ccp.metadata.namespace;
     const credentialsName = `${ccp.metadata.name}-admin-credentials`;
     const anonymous = new CoderClient({ url, token: '', timeoutMs: this.#timeoutMs, maxRetries: 0 });
     try {
       let credentials = await this.#read(namespace, credentialsName);
+      let firstUser: { username: string; secretName: string } | undefined;
       if (!(await anonymous.hasFirstUser())) {
         const email = 'admin@coder-k8s.local';
         const password = `${randomBytes(18).toString('base64url')}-Aa1!`;
@@ -100,6 +116,7 @@ export class OperatorBootstrap {
         await this.#write(ccp, credentialsName, { email, password, username: 'admin' }, {}, false);
         credentials = await this.#read(namespace, credentialsName);
         this.#logger.info('created the first Coder user', { namespace, name: ccp.metadata.name, secret: credentialsName });
+        firstUser = { username: 'admin', secretName: credentialsName };
       }
       const email = secretValue(credentials, 'email');
       const password = secretValue(credentials, 'password');
@@ -111,7 +128,7 @@ export class OperatorBootstrap {
         };
       }
       try {
-        return { ok: true, token: (await anonymous.login({ email, password })).session_token };
+        return { ok: true, token: (await anonymous.login({ email, password })).session_token, ...(firstUser ? { firstUser } : {}) };
       } catch (err) {
         if (isCoderApiError(err) && (err.statusCode === 401 || err.statusCode === 403)) {
           return { ok: false, reason: 'AdminLoginFailed', message: `Coder refused the credentials in Secret "${credentialsName}": ${err.describe()}` };

@@ -29,6 +29,8 @@ export interface DeploymentState {
   replicas: number;
   /** Why something could not be applied (e.g. the Gateway API is not installed). */
   problems: string[];
+  /** What was applied, for people (the Deployed event): `Deployment "coder"`, ... */
+  applied: string[];
 }
 
 /**
@@ -64,33 +66,42 @@ export class InClusterObjects {
 
   async converge(ccp: CoderControlPlane): Promise<DeploymentState> {
     const problems: string[] = [];
+    const applied: string[] = [];
     const sa = serviceAccount(ccp);
     if (sa) await this.#apply(sa);
     await this.#apply(service(ccp));
     await this.#apply(deployment(ccp));
+    applied.push(`Deployment "${ccp.metadata.name}"`, `Service "${ccp.metadata.name}"`);
+    if (sa) applied.push(`ServiceAccount "${sa.metadata?.name ?? ''}"`);
     const namespaces = workspaceNamespaces(ccp);
+    const rbacIn: string[] = [];
     for (const ns of namespaces) {
+      let complete = true;
       for (const manifest of workspaceRBAC(ccp, ns)) {
         try {
           await this.#apply(manifest);
         } catch (err) {
           if (!isNotFound(err)) throw err;
           problems.push(`namespace "${ns}" for workspace RBAC does not exist`);
+          complete = false;
         }
       }
+      if (complete && workspaceRBAC(ccp, ns).length > 0) rbacIn.push(ns);
     }
+    if (rbacIn.length > 0) applied.push(`workspace Role and RoleBinding in ${rbacIn.join(', ')}`);
     await this.#pruneRBAC(ccp, (ccp.spec.rbac?.workspacePerms ?? true) ? namespaces : []);
     const exposed = exposure(ccp);
     if (exposed) {
       try {
         await this.#apply(exposed);
+        applied.push(`${exposed.kind} "${ccp.metadata.name}"`);
       } catch (err) {
         if (!isNotFound(err)) throw err;
         problems.push(`${exposed.kind} could not be created: the ${exposed.apiVersion ?? ''} API is not installed in this cluster`);
       }
     }
     const live = await this.#apps.readNamespacedDeployment({ name: ccp.metadata.name, namespace: ccp.metadata.namespace });
-    return { readyReplicas: live.status?.readyReplicas ?? 0, replicas: live.spec?.replicas ?? 0, problems };
+    return { readyReplicas: live.status?.readyReplicas ?? 0, replicas: live.spec?.replicas ?? 0, problems, applied };
   }
 
   /** Deletion: remove what owner references cannot reach, then release the finalizer. */

@@ -22,6 +22,8 @@ import { InClusterObjects, type DeploymentState } from './in-cluster.ts';
 import { WORKSPACE_RBAC_FINALIZER, inClusterURL } from './objects.ts';
 import type { ReconcileResult } from '../controller.ts';
 import { isConflict } from '../../kube/errors.ts';
+import { ControlPlaneEvents, type TokenIssue } from './events.ts';
+import type { EventRecorder } from '../../kube/events.ts';
 
 export interface ControlPlaneReconcilerOptions {
   kubeConfig: KubeConfig;
@@ -31,6 +33,8 @@ export interface ControlPlaneReconcilerOptions {
   coderTimeoutMs: number;
   /** How often a healthy control plane is re-checked (token still valid, Coder reachable). */
   resyncMs?: number;
+  /** Kubernetes Events about control planes (none without). */
+  events?: EventRecorder;
 }
 
 interface AccessResult {
@@ -39,6 +43,9 @@ interface AccessResult {
   /** The working token, for the license step; never written to status or logs. */
   token?: string;
   coderReachable: boolean;
+  /** What the bootstrap did in this pass, for events. */
+  issued?: TokenIssue;
+  firstUser?: { username: string; secretName: string };
 }
 
 const PLURAL = 'codercontrolplanes';
@@ -57,6 +64,7 @@ export class ControlPlaneReconciler {
   readonly #inCluster: InClusterObjects;
   readonly #bootstrap: OperatorBootstrap;
   readonly #license: LicenseReconciler;
+  readonly #events: ControlPlaneEvents;
 
   constructor(options: ControlPlaneReconcilerOptions) {
     this.#o = options;
@@ -65,12 +73,24 @@ export class ControlPlaneReconciler {
     this.#inCluster = new InClusterObjects(options.kubeConfig, options.logger);
     this.#bootstrap = new OperatorBootstrap(options.kubeConfig, options.logger, options.coderTimeoutMs);
     this.#license = new LicenseReconciler(options.kubeConfig, options.coderTimeoutMs);
+    this.#events = new ControlPlaneEvents(options.events);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const ccp = this.#o.controlPlanes.get(name, namespace);
     if (!ccp) return undefined;
+    try {
+      return await this.#reconcile(ccp);
+    } catch (err) {
+      // Every failed pass; the recorder folds repeats of the same error into one series.
+      this.#events.reconcileFailed(ccp, err);
+      throw err;
+    }
+  }
+
+  async #reconcile(ccp: CoderControlPlane): Promise<ReconcileResult | undefined> {
+    const { namespace, name } = ccp.metadata;
     const external = !!ccp.spec.external?.url;
     // Deleted, or switched to an external deployment: release what the finalizer guards.
     if (ccp.metadata.deletionTimestamp || (external && ccp.metadata.finalizers?.includes(WORKSPACE_RBAC_FINALIZER))) {
@@ -94,6 +114,8 @@ export class ControlPlaneReconciler {
     const url = ccp.spec.external?.url ?? inClusterURL(ccp);
     status.url = url;
     const access = await this.#operatorAccess(ccp, url);
+    if (access.firstUser) this.#events.firstUserCreated(ccp, access.firstUser.username, access.firstUser.secretName);
+    if (access.issued) this.#events.tokenIssued(ccp, access.issued);
     const retry = !access.coderReachable;
     conditions = setCondition(conditions, access.condition, generation);
     status.operatorAccessReady = access.condition.status === 'True';
@@ -103,6 +125,7 @@ export class ControlPlaneReconciler {
     if (access.token) {
       try {
         const license = await this.#license.reconcile(ccp, url, access.token);
+        if (license.status.licenseLastApplied) this.#events.licenseApplied(ccp, license.status.licenseTier);
         Object.assign(status, license.status);
         conditions = setCondition(conditions, license.condition, generation);
       } catch (err) {
@@ -140,6 +163,7 @@ export class ControlPlaneReconciler {
         return { requeueAfterMs: 250 };
       }
       this.#o.logger.info('updated CoderControlPlane status', { namespace, name, phase: status.phase, eligible: verdict?.eligible });
+      this.#events.statusWritten(ccp, current, status, deployed?.applied);
     }
     return { requeueAfterMs: retry ? 15_000 : (this.#o.resyncMs ?? 5 * 60_000) };
   }
@@ -158,6 +182,8 @@ export class ControlPlaneReconciler {
           coderReachable: true,
           token: result.token,
           tokenRef: { name: result.secretName, key: DEFAULT_TOKEN_KEY },
+          ...(result.issued ? { issued: { ...result.issued, secretName: result.secretName, username: result.username } } : {}),
+          ...(result.firstUser ? { firstUser: result.firstUser } : {}),
           condition: { type, status: 'True', reason: 'Bootstrapped', message: `operator user "${result.username}" with a token in Secret "${result.secretName}"` },
         };
       } catch (err) {
