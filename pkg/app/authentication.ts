@@ -1,15 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { X509Certificate } from 'node:crypto';
 import { ClientCertAuthenticator } from '../apiserver/authn/client-cert.ts';
-import { AuthenticationConfigWatcher } from '../apiserver/authn/delegated-config.ts';
 import { RequestHeaderAuthenticator, type RequestHeaderConfig } from '../apiserver/authn/request-header.ts';
-import { TokenReviewAuthenticator } from '../apiserver/authn/token-review.ts';
 import type { Authenticator } from '../apiserver/authn/types.ts';
 import { UnionAuthenticator } from '../apiserver/authn/union.ts';
 import { parseCertificates } from '../apiserver/authn/x509.ts';
 import { AlwaysAllowAuthorizer, type Authorizer } from '../apiserver/authz/types.ts';
-import { SubjectAccessReviewAuthorizer } from '../apiserver/authz/subject-access-review.ts';
-import { inCluster, loadKubeConfig } from '../kube/kubeconfig.ts';
+import { inCluster } from '../kube/in-cluster.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Options } from './options.ts';
 
@@ -55,6 +52,12 @@ export async function buildSecurity(o: Options, logger: Logger): Promise<Securit
   let authenticator: Authenticator;
 
   if (authnKubeconfig || inCluster()) {
+    // Loaded only when delegating: they bring in @kubernetes/client-node.
+    const [{ AuthenticationConfigWatcher }, { TokenReviewAuthenticator }, { loadKubeConfig }] = await Promise.all([
+      import('../apiserver/authn/delegated-config.ts'),
+      import('../apiserver/authn/token-review.ts'),
+      import('../kube/kubeconfig.ts'),
+    ]);
     const kc = loadKubeConfig(authnKubeconfig);
     const watcher = new AuthenticationConfigWatcher(kc, logger.child({ component: 'authn-config' }));
     await watcher.start(10_000);
@@ -80,6 +83,10 @@ export async function buildSecurity(o: Options, logger: Logger): Promise<Securit
 
   let authorizer: Authorizer;
   if (authzKubeconfig || inCluster()) {
+    const [{ SubjectAccessReviewAuthorizer }, { loadKubeConfig }] = await Promise.all([
+      import('../apiserver/authz/subject-access-review.ts'),
+      import('../kube/kubeconfig.ts'),
+    ]);
     authorizer = new SubjectAccessReviewAuthorizer(loadKubeConfig(authzKubeconfig), { logger: logger.child({ component: 'authz' }) });
     logger.info('delegated authorization enabled', { kubeconfig: authzKubeconfig ?? 'in-cluster' });
   } else {

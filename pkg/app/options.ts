@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseGoDuration } from '../util/duration.ts';
-import { checkLeaderElectionTiming, type LeaderElectionTiming } from '../controller/leader-election.ts';
+import { checkLeaderElectionTiming, type LeaderElectionTiming } from '../controller/leader-election-timing.ts';
 
 export const APP_MODES = ['all', 'controller', 'aggregated-apiserver'] as const;
 export type AppMode = (typeof APP_MODES)[number];

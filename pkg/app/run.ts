@@ -1,10 +1,10 @@
-import { Manager } from '../controller/manager.ts';
+import type { Manager } from '../controller/manager.ts';
 import { healthHandler } from '../health/server.ts';
-import { inCluster, loadKubeConfig } from '../kube/kubeconfig.ts';
+import { inCluster } from '../kube/in-cluster.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { metricsHandler } from '../metrics/server.ts';
-import { NamespaceLifecycle } from '../namespaces/lifecycle.ts';
+import type { NamespaceLifecycle } from '../namespaces/lifecycle.ts';
 import { close, listen, parseBindAddress } from '../util/address.ts';
 import { coderObserver, startAPIServer, staticResolver, type RunningAPIServer } from './aggregated-apiserver.ts';
 import { isStaticMode, leaderElectionTiming, type Options } from './options.ts';
@@ -69,7 +69,18 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
     if (isStaticMode(o) && !useStatic) {
       logger.warn(`--coder-url and the other static-mode flags are ignored with --app=${o.app}: namespaces come from CoderControlPlanes`);
     }
+    // @kubernetes/client-node is loaded only where the cluster is used: static mode without
+    // a kubeconfig starts faster and stays smaller without it.
+    const kube = async () => {
+      const [{ Manager }, { NamespaceLifecycle }, { loadKubeConfig }] = await Promise.all([
+        import('../controller/manager.ts'),
+        import('../namespaces/lifecycle.ts'),
+        import('../kube/kubeconfig.ts'),
+      ]);
+      return { Manager, NamespaceLifecycle, loadKubeConfig };
+    };
     if (!useStatic) {
+      const { Manager, loadKubeConfig } = await kube();
       manager = new Manager({
         kubeConfig: loadKubeConfig(o.kubeconfig),
         logger,
@@ -89,6 +100,7 @@ export async function run(o: Options, logger: Logger = createLogger({ level: o.l
       // Static mode may run without cluster access (client CAs from flags); everywhere else
       // the API server sees the cluster, and tracks which namespaces are being deleted.
       if (!useStatic || o.kubeconfig || inCluster()) {
+        const { NamespaceLifecycle, loadKubeConfig } = await kube();
         const n = new NamespaceLifecycle({ kubeConfig: loadKubeConfig(o.kubeconfig), logger });
         namespaces = n;
         cleanups.push(() => n.stop());

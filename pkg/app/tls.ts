@@ -5,8 +5,6 @@ import { dirname, join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { GROUP, VERSION } from '../api/aggregation/v1alpha1/types.ts';
 import { selfSignedServing } from '../certs/certs.ts';
-import { loadKubeConfig } from '../kube/kubeconfig.ts';
-import { ServingCertificateSecret } from '../servingcert/secret.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Options } from './options.ts';
 
@@ -36,6 +34,7 @@ interface ServingCertificate {
  */
 export async function servingCertificate(o: Options, logger: Logger): Promise<ServingCertificate> {
   if (o.servingCertSecret && !(o.tlsCertFile && o.tlsPrivateKeyFile)) {
+    const [{ ServingCertificateSecret }, { loadKubeConfig }] = await Promise.all([import('../servingcert/secret.ts'), import('../kube/kubeconfig.ts')]);
     const secret = new ServingCertificateSecret({
       kubeConfig: loadKubeConfig(o.kubeconfig),
       namespace: o.serviceNamespace,

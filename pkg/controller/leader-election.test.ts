@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { createLogger } from '../logging/logger.ts';
-import { checkLeaderElectionTiming, LeaderElector } from './leader-election.ts';
+import { checkLeaderElectionTiming } from './leader-election-timing.ts';
+import { LeaderElector } from './leader-election.ts';
 import type { LeaseLock, LeaseRecord, ObservedLease } from './lease-lock.ts';
 
 const logger = createLogger({ level: 'error', format: 'json' });

@@ -1,25 +1,7 @@
 import { describeKubeError } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import { JITTER, type LeaderElectionTiming } from './leader-election-timing.ts';
 import type { LeaseLock, LeaseRecord } from './lease-lock.ts';
-
-export interface LeaderElectionTiming {
-  /** How long others wait, from when they saw the record last change, before taking the lease. */
-  leaseDurationMs: number;
-  /** How long the leader keeps trying to renew before it gives up leading. */
-  renewDeadlineMs: number;
-  /** How often the lease is tried (jittered up to 1.2× while acquiring). */
-  retryPeriodMs: number;
-}
-
-export const DEFAULT_LEADER_ELECTION_TIMING: LeaderElectionTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-
-/** client-go's rule: renewals must be able to fail a few times before the lease could lapse. */
-export function checkLeaderElectionTiming(t: LeaderElectionTiming): string | undefined {
-  if (t.leaseDurationMs <= t.renewDeadlineMs) return '--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline';
-  if (t.renewDeadlineMs <= JITTER * t.retryPeriodMs) return '--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period';
-  if (t.retryPeriodMs < 100) return '--leader-elect-retry-period must be at least 100ms';
-  return undefined;
-}
 
 export interface LeaderElectionOptions extends LeaderElectionTiming {
   lock: LeaseLock;
@@ -30,8 +12,6 @@ export interface LeaderElectionOptions extends LeaderElectionTiming {
   /** Called when leading ends (lost or stopping); campaigning resumes only once it resolves. */
   onStoppedLeading: () => Promise<void>;
 }
-
-const JITTER = 1.2;
 
 /** MicroTime: RFC 3339 with exactly six fractional digits, as kube-apiserver parses it. */
 function micro(date: Date): string {

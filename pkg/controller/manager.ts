@@ -13,7 +13,8 @@ import { ControlPlaneReconciler } from './controlplane/reconciler.ts';
 import { Controller } from './controller.ts';
 import { OwnedObjects } from './owned.ts';
 import { specOrMetadataChanged } from './predicates.ts';
-import { LeaderElector, type LeaderElectionTiming } from './leader-election.ts';
+import type { LeaderElectionTiming } from './leader-election-timing.ts';
+import { LeaderElector } from './leader-election.ts';
 import { KubeLeaseLock } from './lease-lock.ts';
 
 export interface ManagerOptions {

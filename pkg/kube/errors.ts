@@ -1,11 +1,19 @@
-import { ApiException } from '@kubernetes/client-node';
+/** client-node's ApiException, recognised by shape so this file does not load the client. */
+interface ApiExceptionShape {
+  code: number;
+  body: unknown;
+}
+
+function isApiException(err: unknown): err is ApiExceptionShape {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err;
+}
 
 /**
  * One line for a failed Kubernetes API call: `HTTP 403: <the Status message>` instead of
  * client-node's multi-line text with the escaped body and every response header.
  */
 export function describeKubeError(err: unknown): string {
-  if (err instanceof ApiException) {
+  if (isApiException(err)) {
     const body: unknown = err.body;
     let message = typeof body === 'string' ? body : JSON.stringify(body);
     try {

@@ -12,7 +12,3 @@ export function loadKubeConfig(path?: string): KubeConfig {
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig${path ? ` ${path}` : ''} has no current cluster`);
   return kc;
 }
-
-export function inCluster(): boolean {
-  return !!process.env.KUBERNETES_SERVICE_HOST;
-}
