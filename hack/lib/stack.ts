@@ -71,6 +71,8 @@ export async function startProduct(o: ProductOptions): Promise<ProductProcess> {
       `--health-probe-bind-address=127.0.0.1:${healthPort}`,
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
       '--log-format=text',
+      // Every request in the log (successful ones are logged at debug): tests and developers read it.
+      '--log-level=debug',
       ...(o.extraFlags ?? []),
     ],
     logFile,

@@ -15,7 +15,9 @@ import { parseGoDuration } from '../util/duration.ts';
 export async function cancelableRead(ctx: Context, read: () => Promise<void>): Promise<void> {
   const controller = new AbortController();
   const onClose = () => {
-    if (!ctx.res.writableFinished) controller.abort(new Error('the client closed the connection'));
+    // Closed before this server ended the response: the client went away (writableFinished is
+    // true on an aborted HTTP/2 stream too).
+    if (!ctx.res.writableEnded) controller.abort(new Error('the client closed the connection'));
   };
   ctx.res.once('close', onClose);
   const query = new URLSearchParams(ctx.querystring);

@@ -1,6 +1,3 @@
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { constants as cryptoConstants } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
@@ -17,12 +14,14 @@ import { peerChain } from './authn/x509.ts';
 import type { Authorizer } from './authz/types.ts';
 import type { BackendResolver } from './backends.ts';
 import { cancelableRead } from './cancellation.ts';
+import { compressLargeResponses } from './compression.ts';
 import { apiGroupDocument, apiGroupList, apiResourceList, coreAPIVersions, groupVersionOf, type VersionInfo } from './discovery.ts';
 import { listAllNamespaces } from './fanout.ts';
 import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { ResourceHandler } from './resource-handler.ts';
 import { requestInfo, type RequestInfo } from './request-info.ts';
 import { NamespaceScopes } from './scope.ts';
+import { SecureListener, type Request } from './transport.ts';
 
 export interface APIServerConfig {
   bindAddress: string;
@@ -51,17 +50,6 @@ interface State {
   form?: string;
 }
 
-function secureContextOptions(tls: { cert: string; key: string }) {
-  return {
-    cert: tls.cert,
-    key: tls.key,
-    minVersion: 'TLSv1.2' as const,
-    // No session tickets: a resumed session carries no client certificate, and every
-    // request must be authenticated from one.
-    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-  };
-}
-
 const HEALTH_PATHS = /^\/(healthz|livez|readyz)(\/.*)?$/;
 
 /**
@@ -71,7 +59,7 @@ const HEALTH_PATHS = /^\/(healthz|livez|readyz)(\/.*)?$/;
 export class APIServer {
   readonly #config: APIServerConfig;
   readonly #app = new Koa<State>();
-  readonly #server: Server;
+  readonly #listener: SecureListener;
   readonly #resources: readonly ResourceInfo[];
   readonly #plurals: Set<string>;
   readonly #scopes: NamespaceScopes;
@@ -92,6 +80,7 @@ export class APIServer {
     this.#app.proxy = false;
     this.#app.silent = true;
     this.#app.use((ctx, next) => this.#observe(ctx, next));
+    this.#app.use(compressLargeResponses);
     this.#app.use((ctx, next) => this.#health(ctx, next));
     this.#app.use((ctx, next) => this.#authenticate(ctx, next));
     this.#app.use((ctx, next) => this.#authorize(ctx, next));
@@ -105,24 +94,14 @@ export class APIServer {
       ctx.body = status.status;
     });
     const handle = this.#app.callback();
-    this.#server = createServer(
-      {
-        ...secureContextOptions(config.tls),
-        requestCert: true,
-        rejectUnauthorized: false,
-        ALPNProtocols: ['http/1.1'],
-      },
-      (req, res) => {
-        void handle(req, res);
-      },
-    );
-    this.#server.keepAliveTimeout = 65_000;
-    this.#server.requestTimeout = 0;
+    this.#listener = new SecureListener(config.tls, (req, res) => {
+      void handle(req, res);
+    });
   }
 
   /** Serves a rotated certificate to new connections. */
   setServingCertificate(tls: { cert: string; key: string }): void {
-    this.#server.setSecureContext(secureContextOptions(tls));
+    this.#listener.setSecureContext(tls);
   }
 
   get inflight(): number {
@@ -130,34 +109,15 @@ export class APIServer {
   }
 
   async start(): Promise<{ port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#config.securePort, this.#config.bindAddress, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (this.#server.address() as AddressInfo).port;
-    this.#config.logger.info('aggregated API server listening', { address: this.#config.bindAddress, port });
+    const port = await this.#listener.listen(this.#config.securePort, this.#config.bindAddress);
+    this.#config.logger.info('aggregated API server listening', { address: this.#config.bindAddress, port, protocols: 'h2, http/1.1' });
     return { port };
   }
 
   /** Ends watches cleanly, stops accepting connections, lets in-flight requests finish (bounded), closes idle ones. */
   async stop(graceMs = 10_000): Promise<void> {
     this.#watch.stop();
-    const closed = new Promise<void>((resolve) => {
-      this.#server.close(() => {
-        resolve();
-      });
-    });
-    this.#server.closeIdleConnections();
-    const deadline = Date.now() + graceMs;
-    while (this.#inflight > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      this.#server.closeIdleConnections();
-    }
-    this.#server.closeAllConnections();
-    await closed;
+    await this.#listener.stop(graceMs, () => this.#inflight === 0);
   }
 
   async #observe(ctx: Context, next: Next): Promise<void> {
@@ -185,18 +145,22 @@ export class APIServer {
       if (!HEALTH_PATHS.test(ctx.path)) {
         this.#config.metrics.apiserverRequests.inc(labels);
         this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);
-        const user = (ctx.state as State).user?.name;
-        this.#config.logger.log(ctx.status >= 500 ? 'warn' : 'info', 'request', {
-          method: ctx.method,
-          path: ctx.path,
-          verb: info.verb,
-          resource: info.resource || undefined,
-          namespace: info.namespace || undefined,
-          status: ctx.status,
-          durationMs: Math.round(seconds * 1000),
-          user,
-          form: (ctx.state as State).form,
-        });
+        // Like kube-apiserver's request log, successful requests are logged only at a
+        // verbosity one opts into (--log-level=debug); refusals and failures always.
+        const level = ctx.status >= 500 ? 'warn' : ctx.status >= 400 ? 'info' : 'debug';
+        if (this.#config.logger.isLevelEnabled(level)) {
+          this.#config.logger.log(level, 'request', {
+            method: ctx.method,
+            path: ctx.path,
+            verb: info.verb,
+            resource: info.resource || undefined,
+            namespace: info.namespace || undefined,
+            status: ctx.status,
+            durationMs: Math.round(seconds * 1000),
+            user: (ctx.state as State).user?.name,
+            form: (ctx.state as State).form,
+          });
+        }
       }
     }
   }
@@ -223,7 +187,7 @@ export class APIServer {
 
   async #authenticate(ctx: Context, next: Next): Promise<void> {
     const socket = ctx.req.socket as TLSSocket;
-    const result = await this.#config.authenticator.authenticate({ chain: peerChain(socket), connection: socket, headers: ctx.req.headersDistinct });
+    const result = await this.#config.authenticator.authenticate({ chain: peerChain(socket), connection: socket, headers: distinctHeaders(ctx.req) });
     if (result.kind === 'user') {
       this.#config.metrics.authentications.inc({ method: result.method, result: 'success' });
       (ctx.state as State).user = result.user;
@@ -303,4 +267,17 @@ export class APIServer {
     router.delete(`${base}/namespaces/:namespace/:resource/:name`, (ctx) => handler(ctx).delete(ctx, ns(ctx), name(ctx)));
     return router;
   }
+}
+
+/** Header values as lists, lower-cased names (HTTP/2 requests have no headersDistinct). */
+function distinctHeaders(req: Request): Record<string, string[]> {
+  if ('headersDistinct' in req) return req.headersDistinct as Record<string, string[]>;
+  const out: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    if (name.startsWith(':')) continue;
+    (out[name] ??= []).push(raw[i + 1] ?? '');
+  }
+  return out;
 }

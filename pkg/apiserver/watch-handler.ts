@@ -87,7 +87,8 @@ class ResponseSink<T extends KubeObject> implements WatchSink<T> {
     if (this.#started || this.#ctx.res.writableEnded) return;
     this.#started = true;
     const res = this.#ctx.res;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    // No length: HTTP/1.1 streams it chunked, HTTP/2 as DATA frames (where Transfer-Encoding is forbidden).
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
   }
 

@@ -44,15 +44,20 @@ describe('authentication', () => {
     expect(lastUser()).toEqual({ name: 'it-admin', groups: ['system:masters', 'devs', 'system:authenticated'], extra: {} });
   });
 
-  it('trusts front-proxy headers only from an allowed front-proxy certificate', async () => {
-    const headers = { 'X-Remote-User': 'alice', 'X-Remote-Group': ['team-a', 'team-b'], 'X-Remote-Extra-Scopes': ['read', 'write'], 'X-Remote-Extra-Acme.com%2Fproject': 'p1' };
-    const res = await h.request('GET', TEMPLATES, { headers }, 'proxy');
+  const proxied = { 'X-Remote-User': 'alice', 'X-Remote-Group': ['team-a', 'team-b'], 'X-Remote-Extra-Scopes': ['read', 'write'], 'X-Remote-Extra-Acme.com%2Fproject': 'p1' };
+  const alice = { name: 'alice', groups: ['team-a', 'team-b', 'system:authenticated'], extra: { scopes: ['read', 'write'], 'acme.com/project': ['p1'] } };
+
+  it('trusts front-proxy headers only from an allowed front-proxy certificate (HTTP/1.1)', async () => {
+    const res = await h.request('GET', TEMPLATES, { headers: proxied, http1: true }, 'proxy');
     expect(res.status).toBe(200);
-    expect(lastUser()).toEqual({
-      name: 'alice',
-      groups: ['team-a', 'team-b', 'system:authenticated'],
-      extra: { scopes: ['read', 'write'], 'acme.com/project': ['p1'] },
-    });
+    expect(lastUser()).toEqual(alice);
+  });
+
+  it('reads repeated front-proxy header fields one by one over HTTP/2, as kube-apiserver sends them', async () => {
+    const lower = Object.fromEntries(Object.entries(proxied).map(([k, v]) => [k.toLowerCase(), v]));
+    const res = await h.http2(TEMPLATES, lower, 'proxy');
+    expect(res.status).toBe(200);
+    expect(lastUser()).toEqual(alice);
   });
 
   it('rejects a front-proxy certificate whose CN is not allowed', async () => {

@@ -1,5 +1,6 @@
 // Starts the fake Coder and the real aggregated API server (through its flags) over real
 // HTTPS, with a client CA and a front-proxy CA, for integration tests.
+import { connect } from 'node:http2';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,8 @@ export interface RequestOptions {
   headers?: Record<string, string | string[]>;
   /** Hangs up when aborted, as a client that goes away does. */
   signal?: AbortSignal;
+  /** Speak HTTP/1.1 (the default client negotiates HTTP/2, as kube-apiserver's proxy does). */
+  http1?: boolean;
 }
 
 export type Identity = 'admin' | 'proxy' | 'rogue-proxy' | 'untrusted' | 'none';
@@ -61,6 +64,10 @@ export interface Harness {
   authorizer: RecordingAuthorizer;
   baseUrl: string;
   request<T = any>(method: string, path: string, options?: RequestOptions, as?: Identity): Promise<Response<T>>;
+  /** A request whose body is kept as bytes (compressed answers). */
+  raw(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>;
+  /** A GET over Node's own HTTP/2 client. */
+  http2(path: string, headers: Record<string, string | string[]>, as?: Identity): Promise<{ status: number; body: string }>;
   /** Opens a streaming watch (`path` carries the query, watch=true included). */
   watch(path: string, accept?: string): Promise<OpenedWatch>;
   close(): Promise<void>;
@@ -119,12 +126,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const api: RunningAPIServer = { ...started, stop: () => (stopped ??= started.stop()) };
   const ca = api.caCert ?? '';
   const agents = new Map<Identity, Agent>();
-  const agentFor = (as: Identity): Agent => {
-    let agent = agents.get(as);
+  const agents1 = new Map<Identity, Agent>();
+  const agentFor = (as: Identity, http1 = false): Agent => {
+    const pool = http1 ? agents1 : agents;
+    let agent = pool.get(as);
     if (!agent) {
       const creds = as === 'none' ? {} : { cert: identities[as].cert, key: identities[as].key };
-      agent = new Agent({ connect: { ca, ...creds, servername: 'localhost' } });
-      agents.set(as, agent);
+      agent = new Agent({ connect: { ca, ...creds, servername: 'localhost' }, allowH2: !http1 });
+      pool.set(as, agent);
     }
     return agent;
   };
@@ -143,7 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
         headers['content-type'] = opts.contentType ?? 'application/json';
       }
-      const res = await request(baseUrl + path, { method: method as 'GET', headers, body, dispatcher: agentFor(as), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const res = await request(baseUrl + path, { method: method as 'GET', headers, body, dispatcher: agentFor(as, opts.http1), ...(opts.signal ? { signal: opts.signal } : {}) });
       const text = await res.body.text();
       let parsed: unknown = text;
       try {
@@ -153,11 +162,33 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
       return { status: res.statusCode, headers: res.headers, body: parsed as never, text };
     },
+    async raw(method, path, headers) {
+      const res = await request(baseUrl + path, { method: method as 'GET', headers, dispatcher: agentFor('admin') });
+      return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+    },
+    http2(path, headers, as = 'admin') {
+      // Node's HTTP/2 client sends repeated header fields one by one, as Go's does.
+      return new Promise((resolve, reject) => {
+        const creds = as === 'none' ? {} : { cert: identities[as].cert, key: identities[as].key };
+        const session = connect(baseUrl, { ca, ...creds, servername: 'localhost' });
+        session.once('error', reject);
+        const stream = session.request({ ':path': path, ...headers });
+        let status = 0;
+        const chunks: Buffer[] = [];
+        stream.once('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.once('error', reject);
+        stream.once('end', () => {
+          session.close();
+          resolve({ status, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+    },
     watch(path, accept) {
       return openWatch(baseUrl + path, agentFor('admin'), accept);
     },
     async close() {
-      await Promise.all([...agents.values()].map((a) => a.destroy()));
+      await Promise.all([...agents.values(), ...agents1.values()].map((a) => a.destroy()));
       await api.stop();
       await fake.close();
       await rm(dir, { recursive: true, force: true });

@@ -35,7 +35,18 @@ const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as never
  * certificate was presented — including a resumed TLS session, which Node may still
  * report as `authorized` although no certificate came with it.
  */
-export function peerChain(socket: TLSSocket): X509Certificate[] {
+export function peerChain(socket: TLSSocket): readonly X509Certificate[] {
+  // The server refuses renegotiation, so a connection's chain never changes: read it once.
+  const known = peerChains.get(socket);
+  if (known) return known;
+  const chain = readPeerChain(socket);
+  peerChains.set(socket, chain);
+  return chain;
+}
+
+const peerChains = new WeakMap<TLSSocket, readonly X509Certificate[]>();
+
+function readPeerChain(socket: TLSSocket): X509Certificate[] {
   // An empty object when no certificate was presented; typed as always present.
   const leaf = socket.getPeerCertificate(true) as Partial<DetailedPeerCertificate>;
   const chain: X509Certificate[] = [];
@@ -57,6 +68,7 @@ export type ChainVerdict = { ok: true; leaf: X509Certificate } | { ok: false; re
 interface Verified {
   roots: readonly X509Certificate[];
   /** The chain the verdict is about (a renegotiation may bring another). */
+  chain: readonly X509Certificate[];
   fingerprints: string;
   checkedAt: number;
   /** When a certificate involved becomes valid or expires, and the verdict may change. */
@@ -90,15 +102,16 @@ export class ChainVerifier {
 
   verify(connection: object, chain: readonly X509Certificate[], roots: readonly X509Certificate[]): Promise<ChainVerdict> {
     const now = Date.now();
-    const fingerprints = chain.map((c) => c.fingerprint256).join();
     const known = this.#verified.get(connection);
-    if (known && known.roots === roots && known.fingerprints === fingerprints && known.checkedAt <= now && now < known.until) {
-      return known.verdict;
-    }
+    const fresh = known !== undefined && known.roots === roots && known.checkedAt <= now && now < known.until;
+    // The same chain object (peerChain's per-connection read) needs no fingerprints compared.
+    if (fresh && known.chain === chain) return known.verdict;
+    const fingerprints = chain.map((c) => c.fingerprint256).join();
+    if (fresh && known.fingerprints === fingerprints) return known.verdict;
     const verdict = verifyClientChain(chain, roots, now).catch((err: unknown) =>
       fail(`certificate chain could not be verified: ${err instanceof Error ? err.message : String(err)}`),
     );
-    this.#verified.set(connection, { roots, fingerprints, checkedAt: now, until: nextValidityChange([...chain, ...roots], now), verdict });
+    this.#verified.set(connection, { roots, chain, fingerprints, checkedAt: now, until: nextValidityChange([...chain, ...roots], now), verdict });
     return verdict;
   }
 }

@@ -1,0 +1,53 @@
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { defaultSeed } from '../fakes/coderd/index.ts';
+import { WORKSPACES, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  // Enough workspaces for a list above the 128 KiB gzip threshold.
+  const seed = defaultSeed();
+  for (let i = 0; i < 300; i++) seed.workspaces.push({ owner: 'alice', template: 'coder/docker', name: `w${i}`, state: 'running' });
+  h = await startHarness({ fake: { seed } });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('HTTP/2 with HTTP/1.1 fallback', () => {
+  it('serves the same answer over both', async () => {
+    const path = `${WORKSPACES}/coder.alice.dev`;
+    const over2 = await h.http2(path, {});
+    const over1 = await h.request('GET', path, { http1: true });
+    expect(over2.status).toBe(200);
+    expect(over1.status).toBe(200);
+    expect(JSON.parse(over2.body)).toEqual(over1.body);
+  });
+
+  it('streams a watch over HTTP/2', async () => {
+    const watch = await h.watch(`${WORKSPACES}?watch=true&timeoutSeconds=1`);
+    expect(watch.status).toBe(200);
+    await watch.end(10_000);
+    expect(watch.events.filter((e) => e.type === 'ADDED').length).toBeGreaterThan(300);
+  });
+});
+
+describe('gzip', () => {
+  it('compresses a list above 128 KiB for a client that accepts gzip, as kube-apiserver does', async () => {
+    const plain = await h.request('GET', WORKSPACES, { http1: true });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.text.length).toBeGreaterThan(128 * 1024);
+    const zipped = await h.raw('GET', WORKSPACES, { 'accept-encoding': 'gzip' });
+    expect(zipped.status).toBe(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toContain('Accept-Encoding');
+    expect(zipped.body.length).toBeLessThan(plain.text.length / 4);
+    expect(JSON.parse(gunzipSync(zipped.body).toString('utf8'))).toEqual(plain.body);
+  });
+
+  it('leaves small responses alone', async () => {
+    const small = await h.raw('GET', `${WORKSPACES}/coder.alice.dev`, { 'accept-encoding': 'gzip' });
+    expect(small.status).toBe(200);
+    expect(small.headers['content-encoding']).toBeUndefined();
+  });
+});
