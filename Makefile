@@ -34,6 +34,7 @@ verify: deps ## Fail when generated files are out of date
 bench: deps ## Benchmarks (printed percentiles and ratios; not part of make test)
 	$(NODE) bench/fanout.ts
 	$(NODE) --expose-gc bench/watch.ts
+	$(NODE) bench/apiserver.ts
 
 build: deps ## Compile TypeScript to dist/
 	npm run --silent build
