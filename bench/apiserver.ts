@@ -754,4 +754,7 @@ async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-await main();
+await main().catch((err: unknown) => {
+  process.stderr.write(`bench/apiserver.ts: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+});
