@@ -49,6 +49,9 @@ export class SecureListener {
         requestCert: true,
         rejectUnauthorized: false,
         allowHTTP1: true,
+        // Node's default (10 MB of frames queued per session) refuses a large LIST written at
+        // once (ENHANCE_YOUR_CALM); kube-apiserver proxies every client over a few sessions.
+        maxSessionMemory: 512,
       },
       (req, res) => {
         this.#track(req, res);

@@ -68,6 +68,8 @@ export interface Harness {
   raw(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>;
   /** A GET over Node's own HTTP/2 client. */
   http2(path: string, headers: Record<string, string | string[]>, as?: Identity): Promise<{ status: number; body: string }>;
+  /** `count` GETs sent at once over one HTTP/2 session. */
+  http2Many(path: string, count: number): Promise<{ status: number; body: string }[]>;
   /** Opens a streaming watch (`path` carries the query, watch=true included). */
   watch(path: string, accept?: string): Promise<OpenedWatch>;
   close(): Promise<void>;
@@ -138,6 +140,37 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return agent;
   };
   const baseUrl = `https://127.0.0.1:${api.port}`;
+  /** Requests sent at once over one session of Node's HTTP/2 client, which sends repeated header fields one by one, as Go's does. */
+  const http2Requests = (requests: Record<string, string | string[]>[], as: Identity) =>
+    new Promise<{ status: number; body: string }[]>((resolve, reject) => {
+      const creds = as === 'none' ? {} : { cert: identities[as].cert, key: identities[as].key };
+      const session = connect(baseUrl, { ca, ...creds, servername: 'localhost' });
+      session.once('error', reject);
+      const answers = requests.map(
+        (headers) =>
+          new Promise<{ status: number; body: string }>((done, fail) => {
+            const stream = session.request(headers);
+            let status = 0;
+            const chunks: Buffer[] = [];
+            stream.once('response', (h) => (status = Number(h[':status'])));
+            stream.on('data', (c: Buffer) => chunks.push(c));
+            stream.once('error', fail);
+            stream.once('end', () => {
+              done({ status, body: Buffer.concat(chunks).toString('utf8') });
+            });
+          }),
+      );
+      Promise.all(answers).then(
+        (all) => {
+          session.close();
+          resolve(all);
+        },
+        (err: unknown) => {
+          session.destroy();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
 
   return {
     fake,
@@ -166,23 +199,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const res = await request(baseUrl + path, { method: method as 'GET', headers, dispatcher: agentFor('admin') });
       return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
     },
-    http2(path, headers, as = 'admin') {
-      // Node's HTTP/2 client sends repeated header fields one by one, as Go's does.
-      return new Promise((resolve, reject) => {
-        const creds = as === 'none' ? {} : { cert: identities[as].cert, key: identities[as].key };
-        const session = connect(baseUrl, { ca, ...creds, servername: 'localhost' });
-        session.once('error', reject);
-        const stream = session.request({ ':path': path, ...headers });
-        let status = 0;
-        const chunks: Buffer[] = [];
-        stream.once('response', (h) => (status = Number(h[':status'])));
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.once('error', reject);
-        stream.once('end', () => {
-          session.close();
-          resolve({ status, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      });
+    async http2(path, headers, as = 'admin') {
+      const [answer] = await http2Requests(Array.from({ length: 1 }, () => ({ ':path': path, ...headers })), as);
+      if (!answer) throw new Error('no HTTP/2 answer');
+      return answer;
+    },
+    http2Many(path, count) {
+      return http2Requests(Array.from({ length: count }, () => ({ ':path': path })), 'admin');
     },
     watch(path, accept) {
       return openWatch(baseUrl + path, agentFor('admin'), accept);

@@ -5,9 +5,10 @@ import { WORKSPACES, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  // Enough workspaces for a list above the 128 KiB gzip threshold.
+  // Lists of about 4 MB: above the 128 KiB gzip threshold, and large enough that a few
+  // at once exceed HTTP/2's default session memory.
   const seed = defaultSeed();
-  for (let i = 0; i < 300; i++) seed.workspaces.push({ owner: 'alice', template: 'coder/docker', name: `w${i}`, state: 'running' });
+  for (let i = 0; i < 3000; i++) seed.workspaces.push({ owner: 'alice', template: 'coder/docker', name: `w${i}`, state: 'running' });
   h = await startHarness({ fake: { seed } });
 });
 afterAll(async () => {
@@ -24,11 +25,17 @@ describe('HTTP/2 with HTTP/1.1 fallback', () => {
     expect(JSON.parse(over2.body)).toEqual(over1.body);
   });
 
+  it('answers large LISTs sent at once over one HTTP/2 session', async () => {
+    const answers = await h.http2Many(WORKSPACES, 8);
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    for (const a of answers) expect((JSON.parse(a.body) as { items: unknown[] }).items.length).toBeGreaterThan(3000);
+  });
+
   it('streams a watch over HTTP/2', async () => {
     const watch = await h.watch(`${WORKSPACES}?watch=true&timeoutSeconds=1`);
     expect(watch.status).toBe(200);
     await watch.end(10_000);
-    expect(watch.events.filter((e) => e.type === 'ADDED').length).toBeGreaterThan(300);
+    expect(watch.events.filter((e) => e.type === 'ADDED').length).toBeGreaterThan(3000);
   });
 });
 
