@@ -1,4 +1,3 @@
-import type { TLSSocket } from 'node:tls';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import type { ResourceInfo } from '../api/aggregation/v1alpha1/resources.ts';
@@ -21,7 +20,7 @@ import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { ResourceHandler } from './resource-handler.ts';
 import { requestInfo, type RequestInfo } from './request-info.ts';
 import { NamespaceScopes } from './scope.ts';
-import { SecureListener, type Request } from './transport.ts';
+import { SecureListener, connectionOf, type Request } from './transport.ts';
 
 export interface APIServerConfig {
   bindAddress: string;
@@ -186,7 +185,7 @@ export class APIServer {
   }
 
   async #authenticate(ctx: Context, next: Next): Promise<void> {
-    const socket = ctx.req.socket as TLSSocket;
+    const socket = connectionOf(ctx.req);
     const result = await this.#config.authenticator.authenticate({ chain: peerChain(socket), connection: socket, headers: distinctHeaders(ctx.req) });
     if (result.kind === 'user') {
       this.#config.metrics.authentications.inc({ method: result.method, result: 'success' });

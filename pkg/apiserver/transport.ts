@@ -12,6 +12,15 @@ export interface ServingTLS {
   key: string;
 }
 
+/**
+ * The TLS connection a request came over, the same object for every request on it (so the
+ * client chain is read and verified once per connection). An HTTP/2 request's own `socket`
+ * is a new proxy per stream; its session's is one per connection.
+ */
+export function connectionOf(req: Request): TLSSocket {
+  return ('stream' in req ? req.stream.session?.socket : req.socket) as TLSSocket;
+}
+
 function secureContextOptions(tls: ServingTLS) {
   return {
     cert: tls.cert,
