@@ -53,12 +53,20 @@ async function startFakeCoder(team: string): Promise<{ url: string; tokenFile: s
 
 async function up(): Promise<void> {
   await mkdir(DEV, { recursive: true });
+  const running: string[] = [];
+  const stopped: string[] = [];
   for (const [name, file] of Object.entries(PID_FILES)) {
     const pid = await readPid(file);
-    if (pid && alive(pid)) {
-      console.log(`${name} is already running (pid ${pid}); \`make dev-down\` first to restart. KUBECONFIG=.dev/kubeconfig`);
-      return;
-    }
+    (pid && alive(pid) ? running : stopped).push(name);
+  }
+  if (stopped.length === 0) {
+    console.log(`the dev environment is already running (${running.join(', ')}); \`make dev-down\` first to restart. KUBECONFIG=.dev/kubeconfig`);
+    return;
+  }
+  // Part of it stopped (a process killed or crashed): start the whole environment afresh.
+  if (running.length > 0) {
+    console.log(`${stopped.join(', ')} not running: restarting the dev environment`);
+    await down();
   }
   const started = Date.now();
   const fakes = new Map<string, { url: string; tokenFile: string; pid: number }>();
