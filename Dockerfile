@@ -18,7 +18,7 @@ LABEL org.opencontainers.image.title="coder-k8s" \
       org.opencontainers.image.source="https://github.com/coder/coder-k8s" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
-COPY --from=build /src/dist/coder-k8s.cjs /src/dist/coder-k8s.cjs.LEGAL.txt ./
+COPY --from=build /src/dist/ ./
 USER 65532:65532
 EXPOSE 8443 8080 8081
-ENTRYPOINT ["/nodejs/bin/node", "/app/coder-k8s.cjs"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/coder-k8s.mjs"]

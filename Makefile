@@ -39,7 +39,7 @@ bench: deps ## Benchmarks (printed percentiles and ratios; not part of make test
 build: deps ## Compile TypeScript to dist/
 	npm run --silent build
 
-dist: deps ## The shipped artifacts: dist/coder-k8s.cjs (one bundled file) and dist/coder-k8s-linux-x64 (a single executable)
+dist: deps ## The shipped artifacts: dist/coder-k8s.mjs + dist/chunks/ (bundled ES modules) and dist/coder-k8s-linux-x64 (a single executable)
 	$(NODE) hack/dist.ts
 
 IMAGE ?= ghcr.io/coder/coder-k8s:dev

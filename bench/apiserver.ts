@@ -36,7 +36,7 @@ const MiB = 1024 * 1024;
 const USAGE = `Usage: node bench/apiserver.ts [options]
 
   --artifact <source|dist|sea>  what runs the product (default: source, env BENCH_ARTIFACT):
-                                source = node cmd/coder-k8s/main.ts, dist = node dist/coder-k8s.cjs,
+                                source = node cmd/coder-k8s/main.ts, dist = node dist/coder-k8s.mjs,
                                 sea = dist/coder-k8s-${process.platform}-${process.arch} (make dist builds both)
   --protocol <http1|h2>         how the client speaks to coder-k8s (default http1, env BENCH_PROTOCOL):
                                 http1 = one keep-alive connection per client, as to the fake;
@@ -157,7 +157,7 @@ type Protocol = 'http1' | 'h2';
 
 function productCommand(artifact: Artifact): { command: string; args: string[] } {
   const sea = join(ROOT, 'dist', `coder-k8s-${process.platform}-${process.arch}`);
-  const bundle = join(ROOT, 'dist', 'coder-k8s.cjs');
+  const bundle = join(ROOT, 'dist', 'coder-k8s.mjs');
   const need = (path: string) => {
     if (!existsSync(path)) throw new Error(`${path} is missing: build it with \`make dist\` (node hack/dist.ts), or use --artifact=source`);
   };
