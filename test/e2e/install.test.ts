@@ -2,10 +2,11 @@
 // run the single executable (dist/coder-k8s-linux-x64, no node_modules) as the chart's
 // ServiceAccount with the chart's serving certificate — pods cannot run without a kubelet
 // here, so the chart's Service is an ExternalName pointing at it — and use the product
-// through the installed APIService and RBAC; then upgrade and uninstall.
+// through the installed APIService and RBAC; then upgrade, run the image's bundle
+// (dist/coder-k8s.mjs) in its place, and uninstall.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -80,7 +81,7 @@ const k = (args: string[]) => mustKubectl(cluster, args);
 const available = async () => (await k(['get', APISERVICE, '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])).trim();
 
 beforeAll(async () => {
-  if (!existsSync(EXECUTABLE)) await mustRun(process.execPath, [join(ROOT, 'hack', 'dist.ts')]);
+  if (!existsSync(EXECUTABLE) || !existsSync(join(ROOT, 'dist', 'coder-k8s.mjs'))) await mustRun(process.execPath, [join(ROOT, 'hack', 'dist.ts')]);
   dir = await mkdtemp(join(tmpdir(), 'coder-k8s-install-'));
   cluster = await clusterUp(join(dir, 'cluster'));
   fake = await startFakeCoder({ buildTimings: { pendingMs: 20, runningMs: 80 } });
@@ -94,8 +95,8 @@ afterAll(async () => {
   if (!process.env.CODER_K8S_E2E_KEEP) await rm(dir, { recursive: true, force: true });
 }, STACK_TIMEOUT_MS);
 
-/** The single executable, as the chart's ServiceAccount, serving the chart's certificate. */
-async function startExecutable(): Promise<void> {
+/** The product, as the chart's ServiceAccount, serving the chart's certificate: the single executable, or a command such as the image's. */
+async function startExecutable(command: string[] = [EXECUTABLE]): Promise<void> {
   const kubeconfig = await serviceAccountKubeconfig(cluster, NS, 'coder-k8s', dir);
   for (const key of ['tls.crt', 'tls.key']) {
     const data = await k(['get', 'secret', 'coder-k8s-serving-cert', '-n', NS, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`]);
@@ -105,9 +106,11 @@ async function startExecutable(): Promise<void> {
   const metrics = await freePort();
   metricsUrl = `http://127.0.0.1:${metrics}/metrics`;
   const out = openSync(logFile(), 'a');
+  const [executable = EXECUTABLE, ...prefix] = command;
   product = spawn(
-    EXECUTABLE,
+    executable,
     [
+      ...prefix,
       '--app=all',
       '--leader-elect',
       '--leader-election-id=coder-k8s-leader',
@@ -130,7 +133,7 @@ async function startExecutable(): Promise<void> {
   });
 }
 
-describe('helm install, the single executable, helm upgrade, helm uninstall', () => {
+describe('helm install, the single executable, helm upgrade, the image bundle, helm uninstall', () => {
   it('installs the chart, serves through the installed APIService and RBAC, reconciles a CoderControlPlane and exports metrics', async () => {
     const install = await helm(['install', 'coder-k8s', join(ROOT, 'charts', 'coder-k8s'), '-n', NS, '--create-namespace', '--set', 'apiService.externalName=localhost', '--set', `apiService.port=${port}`]);
     expect(install).toContain('STATUS: deployed');
@@ -220,6 +223,20 @@ describe('helm install, the single executable, helm upgrade, helm uninstall', ()
     const list = await kubectl(cluster, ['get', 'coderworkspaces', '-n', 'team-a', '-o', 'name']);
     expect(list.stdout).toContain('coder.alice.dev');
     expect(await available()).toBe('True');
+  }, 120_000);
+
+  it("serves the same from the image's bundle (dist/coder-k8s.mjs and its chunks, nothing else beside them)", async () => {
+    if (product?.pid) await terminate(product.pid);
+    // As the image has them: the bundle and its chunks, no node_modules anywhere above.
+    const image = join(dir, 'image');
+    await cp(join(ROOT, 'dist', 'chunks'), join(image, 'chunks'), { recursive: true });
+    await cp(join(ROOT, 'dist', 'coder-k8s.mjs'), join(image, 'coder-k8s.mjs'));
+    await startExecutable([process.execPath, join(image, 'coder-k8s.mjs')]);
+    await waitFor('the APIService to be Available', async () => (await available()) === 'True');
+    const list = await kubectl(cluster, ['get', 'coderworkspaces', '-A', '-o', 'name']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('coder.alice.dev');
+    expect(await k(['get', 'ccp', 'coder', '-n', 'team-a', '-o', 'jsonpath={.status.conditions[?(@.type=="Eligible")].status}'])).toBe('True');
   }, 120_000);
 
   it('uninstalls everything but the CRDs, and leaves Coder alone', async () => {
