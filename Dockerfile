@@ -1,6 +1,7 @@
 # coder-k8s container image: `make image` (needs a Docker engine).
 # Stage 1 bundles the product (every module it runs, production dependencies only) into
-# one file; stage 2 is a minimal, shell-less Node 24 base running it as non-root.
+# ES modules (dist/coder-k8s.mjs and dist/chunks/, split where code is loaded lazily);
+# stage 2 is a minimal, shell-less Node 24 base running them as non-root.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /src

@@ -61,6 +61,8 @@ export class SecureListener {
         // Node's default (10 MB of frames queued per session) refuses a large LIST written at
         // once (ENHANCE_YOUR_CALM); kube-apiserver proxies every client over a few sessions.
         maxSessionMemory: 512,
+        // Go's HTTP/2 server default (kube-apiserver's too): one client cannot open streams without bound.
+        settings: { maxConcurrentStreams: 250 },
       },
       (req, res) => {
         this.#track(req, res);

@@ -1,3 +1,4 @@
+import { cancelWith } from '../coder/cancellation.ts';
 import { describeKubeError } from '../kube/errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -27,6 +28,8 @@ export class Controller {
   readonly #options: ControllerOptions;
   #queue = new RateLimitingQueue();
   #workers: Promise<void>[] = [];
+  /** Aborted by stop(): the Coder requests of reconciles in flight end with it. */
+  #running = new AbortController();
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -44,18 +47,34 @@ export class Controller {
   /** Starts the workers; after stop(), with a fresh queue (a replica that leads again re-lists). */
   start(): void {
     if (this.#queue.shuttingDown) this.#queue = new RateLimitingQueue();
+    this.#running = new AbortController();
     const n = this.#options.workers ?? 2;
     const queue = this.#queue;
-    this.#workers = Array.from({ length: n }, () => this.#work(queue));
+    const signal = this.#running.signal;
+    this.#workers = Array.from({ length: n }, () => this.#work(queue, signal));
   }
 
-  /** No new reconciles start; resolves when those in flight have finished. */
-  async stop(): Promise<void> {
+  /**
+   * No new reconciles start, and those in flight lose their Coder requests at once (a replica
+   * that lost its lease must stop acting; reconciles are level-triggered, so the next leader
+   * redoes what was cut). Resolves when they have returned, or after `graceMs` at most: a
+   * Kubernetes request that hangs must not keep a replica from campaigning or shutting down.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.#queue.shutDown();
-    await Promise.all(this.#workers);
+    this.#running.abort(new Error('the controller stopped'));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(true);
+      }, graceMs);
+    });
+    const timedOut = await Promise.race([Promise.all(this.#workers).then(() => false), late]);
+    clearTimeout(timer);
+    if (timedOut) this.#options.logger.warn('reconciles still running after the controller stopped; not waiting for them', { controller: this.name, waitedMs: graceMs });
   }
 
-  async #work(queue: RateLimitingQueue): Promise<void> {
+  async #work(queue: RateLimitingQueue, signal: AbortSignal): Promise<void> {
     const { name, reconcile, logger, metrics } = this.#options;
     for (;;) {
       const key = await queue.get();
@@ -68,7 +87,7 @@ export class Controller {
       metrics.workqueueDepth.set({ name }, queue.length);
       const end = metrics.reconcileDuration.startTimer({ controller: name });
       try {
-        const result = await reconcile(key);
+        const result = await cancelWith(signal, () => reconcile(key));
         queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
           queue.addAfter(key, result.requeueAfterMs);

@@ -97,10 +97,6 @@ export class LeaderElector {
     this.#o = options;
   }
 
-  get leading(): boolean {
-    return this.#leading;
-  }
-
   start(): void {
     this.#loop ??= this.#run();
   }
@@ -108,10 +104,12 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.#stop.abort();
     await this.#loop;
-    if (!this.#leading) return;
-    this.#leading = false;
-    this.#o.logger.info('stopped leading', { identity: this.#o.identity, lease: this.#o.lock.description, reason: 'stopping' });
-    await this.#o.onStoppedLeading();
+    if (this.#leading) {
+      this.#leading = false;
+      this.#o.logger.info('stopped leading', { identity: this.#o.identity, lease: this.#o.lock.description, reason: 'stopping' });
+      await this.#o.onStoppedLeading();
+    }
+    // Also when not leading: a write cut off by stop() may still have made this replica the holder.
     await this.#release();
   }
 

@@ -46,6 +46,7 @@ export class OwnedObjects {
   #waiting: OwnedKind[] = [];
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #discovering = false;
 
   constructor(options: OwnedObjectsOptions) {
     this.#o = options;
@@ -54,11 +55,6 @@ export class OwnedObjects {
 
   get synced(): boolean {
     return this.#required.every((i) => i.synced);
-  }
-
-  /** Resources being watched (for logs and tests). */
-  get watching(): string[] {
-    return [...this.#informers.keys()];
   }
 
   async start(): Promise<void> {
@@ -106,12 +102,24 @@ export class OwnedObjects {
     return informer;
   }
 
-  /** Starts the optional kinds whose API is now served. */
+  /** Starts the optional kinds whose API is now served; one look-up round at a time. */
   async #discover(): Promise<void> {
+    if (this.#discovering) return;
+    this.#discovering = true;
+    try {
+      await this.#discoverRound();
+    } finally {
+      this.#discovering = false;
+    }
+  }
+
+  async #discoverRound(): Promise<void> {
     const still: OwnedKind[] = [];
     for (const kind of this.#waiting) {
-      if (this.#stopped) return;
-      if (!(await this.#served(kind))) {
+      const served = await this.#served(kind);
+      // stop() may have run during the look-up: start nothing after it.
+      if (this.#isStopped()) return;
+      if (!served) {
         still.push(kind);
         continue;
       }
@@ -120,6 +128,11 @@ export class OwnedObjects {
     }
     this.#waiting = still;
     if (still.length === 0) clearInterval(this.#timer);
+  }
+
+  /** Read through a call: TypeScript would otherwise treat the flag as fixed across awaits. */
+  #isStopped(): boolean {
+    return this.#stopped;
   }
 
   async #served(kind: OwnedKind): Promise<boolean> {

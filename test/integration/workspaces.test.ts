@@ -158,6 +158,25 @@ describe('CoderWorkspace writes', () => {
     expect(started.body.status.latestBuildTransition).toBe('start');
   });
 
+  it('answers 201 with a Warning when Coder refuses the stop of a create with running false', async () => {
+    h.fake.knobs.failNext({ method: 'POST', path: /^\/api\/v2\/workspaces\/[^/]+\/builds$/, status: 500 });
+    const res = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.refused', { running: false }) });
+    expect(res.status).toBe(201);
+    expect(res.headers.warning).toContain('spec.running is false, but the stop build was refused');
+    expect((await get('coder.bob.refused')).status).toBe(200);
+  });
+
+  it('changes nothing when Coder refuses the build of an update (another build started meanwhile)', async () => {
+    const before = await settled('coder.alice.dev');
+    h.fake.knobs.failNext({ method: 'POST', path: /^\/api\/v2\/workspaces\/[^/]+\/builds$/, status: 409, body: { message: 'A build is already in progress.' } });
+    const res = await h.request('PATCH', `${WORKSPACES}/coder.alice.dev`, {
+      body: { spec: { running: !before.body.spec.running, ttlMillis: 5_400_000 } },
+      contentType: 'application/merge-patch+json',
+    });
+    expect(res.status).toBe(409);
+    expect((await get('coder.alice.dev')).body.spec.ttlMillis).toBe(before.body.spec.ttlMillis);
+  });
+
   it('refuses a transition behind a running build with 409 and Retry-After, changing nothing, and keeps no intent', async () => {
     h.fake.knobs.pauseJobs();
     const created = await h.request('POST', WORKSPACES, { body: workspace('coder.bob.busy') });

@@ -141,7 +141,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
           );
           return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(created.id));
         }
-        await coder.createWorkspaceBuild(created.id, { transition: 'stop' });
+        // The workspace exists now: a refused stop is a warning, not a failed create.
+        await coder.createWorkspaceBuild(created.id, { transition: 'stop' }).catch((err: unknown) => {
+          ctx.warnings.push(`spec.running is false, but the stop build was refused (${toStatusError(err, ref, ctx.backend).message}); apply spec.running: false again`);
+        });
         return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(created.id));
       }
       return toCoderWorkspace(ctx.backend.namespace, created);
@@ -180,8 +183,8 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
     try {
       // Coder runs one build at a time. A transition behind a running build is refused, not
       // queued: an intent kept in this process would be lost on restart and could override
-      // a newer one decided on another replica. Checked before anything changes, so a
-      // refused update changes nothing.
+      // a newer one decided on another replica. The build goes first, so an update whose
+      // build is refused (here, or by Coder when another build started meanwhile) changes nothing.
       if (transition) {
         const latest = await waitForWorkspaceBuild(coder, (await coder.getWorkspace(id)).latest_build, {
           timeoutMs: this.#options.buildWaitMs,
@@ -190,10 +193,10 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
           throw conflict(ref, `a ${latest.transition} build is still running; apply the ${transition} again once it finishes`, BUILD_RETRY_AFTER_SECONDS);
         }
       }
-      if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
-      if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
       // Coder answers 409 if another build started since (another replica, the Coder UI): theirs stands.
       if (transition) await coder.createWorkspaceBuild(id, { transition, ...(versionChanged ? { template_version_id: want.templateVersionID } : {}) });
+      if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
+      if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
       return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(id));
     } catch (err) {
       throw toStatusError(err, ref, ctx.backend);
