@@ -66,6 +66,17 @@ function elector(lock: LeaseLock, events: string[], identity = 'me') {
 
 const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
 
+/** An elector that created the Lease and leads. */
+async function leader() {
+  const lock = new MemoryLock();
+  const events: string[] = [];
+  const e = elector(lock, events);
+  e.start();
+  await advance(0);
+  expect(events).toEqual(['started']);
+  return { lock, events, e };
+}
+
 describe('LeaderElector', () => {
   beforeEach(() => {
     jest.useFakeTimers({ now: new Date('2026-06-01T00:00:00Z') });
@@ -75,12 +86,7 @@ describe('LeaderElector', () => {
   });
 
   it('creates a missing Lease and leads', async () => {
-    const lock = new MemoryLock();
-    const events: string[] = [];
-    const e = elector(lock, events);
-    e.start();
-    await advance(0);
-    expect(events).toEqual(['started']);
+    const { lock, e } = await leader();
     expect(lock.record).toMatchObject({ holderIdentity: 'me', leaseDurationSeconds: 15, leaseTransitions: 0 });
     await e.stop();
   });
@@ -125,12 +131,7 @@ describe('LeaderElector', () => {
   });
 
   it('stops leading within the renew deadline when a renewal hangs, and aborts that request', async () => {
-    const lock = new MemoryLock();
-    const events: string[] = [];
-    const e = elector(lock, events);
-    e.start();
-    await advance(0);
-    expect(events).toEqual(['started']);
+    const { lock, events, e } = await leader();
     lock.hang.update = true;
     await advance(2_000 + 10_000);
     expect(events).toEqual(['started', 'stopped']);
@@ -143,11 +144,7 @@ describe('LeaderElector', () => {
   });
 
   it('stops at once when another replica holds the Lease, and leads again once that one is gone', async () => {
-    const lock = new MemoryLock();
-    const events: string[] = [];
-    const e = elector(lock, events);
-    e.start();
-    await advance(0);
+    const { lock, events, e } = await leader();
     lock.write({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: '2026-06-01T00:00:01.000000Z', leaseTransitions: 1 });
     await advance(2_000);
     expect(events).toEqual(['started', 'stopped']);
