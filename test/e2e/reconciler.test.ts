@@ -108,7 +108,7 @@ describe('an in-cluster CoderControlPlane', () => {
     const access = after.status.conditions.find((c: { type: string }) => c.type === 'OperatorAccessReady');
     expect(access).toMatchObject({ status: 'False', reason: 'TokenSecretNotFound' });
     expect(after.status.conditions.find((c: { type: string }) => c.type === 'Eligible')).toMatchObject({ status: 'False' });
-  });
+  }, 180_000);
 
   it('puts back an owned object that was deleted or edited at once, not at the 5-minute resync', async () => {
     // The control plane is quiet: its token Secret is missing (checked again in 5 minutes)
