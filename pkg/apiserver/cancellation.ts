@@ -2,6 +2,13 @@ import type { Context } from 'koa';
 import { cancelWith } from '../coder/cancellation.ts';
 import { parseGoDuration } from '../util/duration.ts';
 
+const abandoned = new WeakSet<Context>();
+
+/** Whether the client of this read went away before it was answered (its answer is for nobody). */
+export function clientWentAway(ctx: Context): boolean {
+  return abandoned.has(ctx);
+}
+
 /**
  * Runs a read so that the Coder requests it sends are aborted when nobody will see the
  * answer: the client (or kube-apiserver's proxy, at its own timeout) closed the connection,
@@ -17,7 +24,9 @@ export async function cancelableRead(ctx: Context, read: () => Promise<void>): P
   const onClose = () => {
     // Closed before this server ended the response: the client went away (writableFinished is
     // true on an aborted HTTP/2 stream too).
-    if (!ctx.res.writableEnded) controller.abort(new Error('the client closed the connection'));
+    if (ctx.res.writableEnded) return;
+    abandoned.add(ctx);
+    controller.abort(new Error('the client closed the connection'));
   };
   ctx.res.once('close', onClose);
   const query = new URLSearchParams(ctx.querystring);

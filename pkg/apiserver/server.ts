@@ -12,7 +12,7 @@ import type { Authenticator, UserInfo } from './authn/types.ts';
 import { peerChain } from './authn/x509.ts';
 import type { Authorizer } from './authz/types.ts';
 import type { BackendResolver } from './backends.ts';
-import { cancelableRead } from './cancellation.ts';
+import { cancelableRead, clientWentAway } from './cancellation.ts';
 import { compressLargeResponses } from './compression.ts';
 import { apiGroupDocument, apiGroupList, apiResourceList, coreAPIVersions, groupVersionOf, type VersionInfo } from './discovery.ts';
 import { listAllNamespaces } from './fanout.ts';
@@ -141,12 +141,18 @@ export class APIServer {
       // Only served resources become label values: paths come from unauthenticated clients too.
       const resource = !info.isResourceRequest ? 'nonresource' : this.#plurals.has(info.resource) ? info.resource : 'unknown';
       const labels = { verb: info.isResourceRequest ? info.verb : 'other', resource, code: String(ctx.status) };
+      // A client that went away is not a server failure: counted apart (as kube-apiserver's
+      // apiserver_request_aborts_total), logged only at debug.
+      const gone = clientWentAway(ctx);
+      if (gone) this.#config.metrics.apiserverRequestAborts.inc({ verb: labels.verb, resource });
       if (!HEALTH_PATHS.test(ctx.path)) {
-        this.#config.metrics.apiserverRequests.inc(labels);
-        this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);
+        if (!gone) {
+          this.#config.metrics.apiserverRequests.inc(labels);
+          this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);
+        }
         // Like kube-apiserver's request log, successful requests are logged only at a
         // verbosity one opts into (--log-level=debug); refusals and failures always.
-        const level = ctx.status >= 500 ? 'warn' : ctx.status >= 400 ? 'info' : 'debug';
+        const level = gone ? 'debug' : ctx.status >= 500 ? 'warn' : ctx.status >= 400 ? 'info' : 'debug';
         if (this.#config.logger.isLevelEnabled(level)) {
           this.#config.logger.log(level, 'request', {
             method: ctx.method,
@@ -158,6 +164,7 @@ export class APIServer {
             durationMs: Math.round(seconds * 1000),
             user: (ctx.state as State).user?.name,
             form: (ctx.state as State).form,
+            ...(gone ? { clientGone: true } : {}),
           });
         }
       }

@@ -8,6 +8,7 @@ export interface Metrics {
   readonly apiserverRequests: Counter<'verb' | 'resource' | 'code'>;
   readonly apiserverRequestDuration: Histogram<'verb' | 'resource' | 'code'>;
   readonly apiserverInflight: Gauge;
+  readonly apiserverRequestAborts: Counter<'verb' | 'resource'>;
   readonly coderRequests: Counter<'endpoint' | 'code'>;
   readonly coderRequestDuration: Histogram<'endpoint' | 'code'>;
   readonly coderRetries: Counter<'endpoint' | 'reason'>;
@@ -50,6 +51,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: 'Latency of requests served by the aggregated API server.',
       labelNames: ['verb', 'resource', 'code'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    apiserverRequestAborts: new Counter({
+      name: `${PREFIX}apiserver_request_aborts_total`,
+      help: 'Requests whose client went away before the answer (a hang-up, or kube-apiserver giving up at its timeout), by verb and resource; not counted in apiserver_requests_total.',
+      labelNames: ['verb', 'resource'] as const,
       registers,
     }),
     apiserverInflight: new Gauge({

@@ -120,7 +120,12 @@ describe('reads nobody waits for any more', () => {
     hangUp.abort();
     await pending;
     await eventually('the Coder request to be canceled', async () => ((await canceled()) > before ? true : undefined));
-    expect(lines.some((l) => /"status":504/.test(l) && l.includes('coderworkspaces'))).toBe(true);
+    // Not a server failure: counted as an abort, logged at debug only.
+    await eventually('the abort to be counted', async () =>
+      (await h.metrics.registry.getSingleMetricAsString('coder_k8s_apiserver_request_aborts_total')).includes('verb="list",resource="coderworkspaces"} 1') ? true : undefined,
+    );
+    expect(lines.some((l) => l.includes('"clientGone":true') && l.includes('"level":"debug"') && l.includes('coderworkspaces'))).toBe(true);
+    expect(lines.some((l) => /"status":504/.test(l) && l.includes('"level":"warn"') && l.includes('coderworkspaces'))).toBe(false);
   });
 
   it("answers 504 at the request's ?timeout= and aborts the Coder request", async () => {
