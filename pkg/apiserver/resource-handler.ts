@@ -16,6 +16,7 @@ import {
 } from '../api/meta/status-error.ts';
 import type { KubeObject } from '../api/meta/types.ts';
 import type { Backend, StorageContext } from '../storage/context.ts';
+import { ReadCoalescer } from './coalesce.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ResourceEvents } from '../watch/hub.ts';
 import { ResourceVersionClock, preconditionHolds } from '../watch/resource-version.ts';
@@ -51,6 +52,7 @@ export interface ResourceHandlerOptions {
 export class ResourceHandler<T extends KubeObject & { spec: object; status?: object }> {
   readonly #storage: Storage<T>;
   readonly #events: ResourceEvents<T>;
+  readonly #reads = new ReadCoalescer<string, { items: T[]; warnings: string[] }>();
   readonly #options: ResourceHandlerOptions;
 
   /** Every object read or written is passed through `events`, which assigns its resourceVersion and tells watches. */
@@ -118,13 +120,21 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
     );
   }
 
-  /** One namespace's objects: from the watch source's recent snapshot when allowed, else from Coder. */
+  /**
+   * One namespace's objects: from the watch source's recent snapshot when allowed, else from
+   * Coder, in a read shared with the LISTs of the namespace that arrive while one is in flight.
+   */
   async #read(sctx: StorageContext, cacheable: boolean): Promise<T[]> {
     const namespace = sctx.backend.namespace;
     const cached = cacheable ? this.#events.cached(namespace) : undefined;
     if (cached) return cached;
-    const start = this.#events.mark();
-    return this.#events.observeList(namespace, await this.#storage.list(sctx), start);
+    const shared = await this.#reads.run(namespace, async () => {
+      const own: StorageContext = { ...sctx, warnings: [] };
+      const start = this.#events.mark();
+      return { items: this.#events.observeList(namespace, await this.#storage.list(own), start), warnings: own.warnings };
+    });
+    sctx.warnings.push(...shared.warnings);
+    return shared.items;
   }
 
   /**

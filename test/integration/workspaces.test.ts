@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createWorkspaceInCoder } from '../util/out-of-band.ts';
 import { TABLE, WORKSPACES, eventually, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -103,6 +104,30 @@ describe('CoderWorkspace reads', () => {
     const bad = await get('coder.alice');
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('<organization>.<owner>.<workspace>');
+  });
+});
+
+describe('concurrent LISTs', () => {
+  const LIST = 'GET /api/v2/workspaces';
+  const names = (res: { body: { items: { metadata: { name: string } }[] } }) => res.body.items.map((i) => i.metadata.name);
+
+  it('share Coder reads: eight at once cost at most two', async () => {
+    h.fake.knobs.routeLatencyMs.set(LIST, 300);
+    const before = h.fake.counters.get(LIST);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => h.request('GET', WORKSPACES)));
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(new Set(answers.map((a) => JSON.stringify(names(a)))).size).toBe(1);
+    expect(h.fake.counters.get(LIST) - before).toBeLessThanOrEqual(2);
+  });
+
+  it('never answer from a read that began before they were asked: a workspace made meanwhile is in the later LIST', async () => {
+    h.fake.knobs.routeLatencyMs.set(LIST, 300);
+    const early = h.request('GET', WORKSPACES);
+    await eventually('the first LIST to be in flight', () => Promise.resolve(h.api.server.inflight > 0 || undefined));
+    await createWorkspaceInCoder(h.fake, 'bob', 'meanwhile');
+    const late = await h.request('GET', WORKSPACES);
+    expect(names(late)).toContain('coder.bob.meanwhile');
+    expect((await early).status).toBe(200);
   });
 });
 

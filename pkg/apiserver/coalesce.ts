@@ -1,0 +1,97 @@
+import { timeout } from '../api/meta/status-error.ts';
+import { cancellation, cancelWith, uncancellable } from '../coder/cancellation.ts';
+
+const ignore = () => undefined;
+
+interface SharedRead<V> {
+  promise: Promise<V>;
+  /** Aborts the read's Coder requests once every caller has gone. */
+  controller: AbortController;
+  /** Callers still waiting that can go away (those in a cancellation scope). */
+  waiting: number;
+  /** A caller that cannot go away joined: the read runs to its end. */
+  pinned: boolean;
+}
+
+/**
+ * Concurrent identical reads share one Coder read, never one that began before the caller
+ * arrived (a LIST must see every write completed before it was asked): while a read is in
+ * flight, the callers arriving meanwhile share the one read that starts when it ends. Under
+ * load, N concurrent LISTs of a namespace cost two Coder reads instead of N.
+ *
+ * Each caller still ends when its own request does (a hang-up, its ?timeout=); the shared
+ * read's Coder requests are aborted only once every caller has gone.
+ */
+export class ReadCoalescer<K, V> {
+  readonly #inflight = new Map<K, SharedRead<V>>();
+  readonly #next = new Map<K, SharedRead<V>>();
+
+  run(key: K, read: () => Promise<V>): Promise<V> {
+    const shared = this.#next.get(key) ?? (this.#inflight.has(key) ? this.#queue(key, read) : this.#start(key, read));
+    return this.#join(shared);
+  }
+
+  #queue(key: K, read: () => Promise<V>): SharedRead<V> {
+    const current = this.#inflight.get(key);
+    const controller = new AbortController();
+    const shared: SharedRead<V> = { controller, waiting: 0, pinned: false, promise: Promise.resolve(undefined as V) };
+    shared.promise = (current?.promise ?? Promise.resolve()).then(ignore, ignore).then(() => {
+      this.#next.delete(key);
+      return this.#begin(key, shared, read);
+    });
+    this.#next.set(key, shared);
+    return shared;
+  }
+
+  #start(key: K, read: () => Promise<V>): SharedRead<V> {
+    const shared: SharedRead<V> = { controller: new AbortController(), waiting: 0, pinned: false, promise: Promise.resolve(undefined as V) };
+    shared.promise = this.#begin(key, shared, read);
+    return shared;
+  }
+
+  #begin(key: K, shared: SharedRead<V>, read: () => Promise<V>): Promise<V> {
+    const promise = uncancellable(() => cancelWith(shared.controller.signal, read)).finally(() => {
+      if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
+    });
+    this.#inflight.set(key, shared);
+    return promise;
+  }
+
+  #join(shared: SharedRead<V>): Promise<V> {
+    const signal = cancellation();
+    if (!signal) {
+      shared.pinned = true;
+      return shared.promise;
+    }
+    shared.waiting++;
+    return new Promise<V>((resolve, reject) => {
+      let left = false;
+      const leave = () => {
+        if (left) return;
+        left = true;
+        signal.removeEventListener('abort', gone);
+        shared.waiting--;
+      };
+      const gone = () => {
+        leave();
+        if (shared.waiting === 0 && !shared.pinned) shared.controller.abort(new Error('every request waiting for this read ended'));
+        reject(timeout('the request ended before Coder answered: the client went away or its deadline passed'));
+      };
+      if (signal.aborted) {
+        gone();
+        return;
+      }
+      signal.addEventListener('abort', gone, { once: true });
+      shared.promise.then(
+        (value) => {
+          leave();
+          resolve(value);
+        },
+        (err: unknown) => {
+          leave();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+}
