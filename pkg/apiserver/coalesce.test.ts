@@ -69,16 +69,21 @@ describe('ReadCoalescer', () => {
   });
 });
 
+/** A read that records the cancellation it runs under and answers when told to. */
+function controlledRead() {
+  const state: { signal?: AbortSignal | undefined; answer: (v: number) => void } = { answer: () => undefined };
+  const read = () =>
+    new Promise<number>((resolve) => {
+      state.signal = cancellation();
+      state.answer = resolve;
+    });
+  return { read, state };
+}
+
 describe('ReadCoalescer and callers that go away', () => {
   it('ends a caller with 504 when its request ends, and aborts the shared read only when the last caller has gone', async () => {
     const c = new ReadCoalescer<string, number>();
-    let readSignal: AbortSignal | undefined;
-    let answer: (v: number) => void = () => undefined;
-    const read = () =>
-      new Promise<number>((resolve) => {
-        readSignal = cancellation();
-        answer = resolve;
-      });
+    const { read, state } = controlledRead();
     const one = new AbortController();
     const two = new AbortController();
     const first = cancelWith(one.signal, () => c.run('ns', read)).catch((e: unknown) => e);
@@ -86,34 +91,33 @@ describe('ReadCoalescer and callers that go away', () => {
     const second = cancelWith(two.signal, () => c.run('ns', read)).catch((e: unknown) => e);
     one.abort();
     expect(await first).toMatchObject({ code: 504, reason: 'Timeout' });
-    expect(readSignal?.aborted).toBe(true);
-    answer(1);
+    expect(state.signal?.aborted).toBe(true);
+    state.answer(1);
     await settle();
     await settle();
     // The queued read began for the second caller, who is still waiting.
-    expect(readSignal?.aborted).toBe(false);
+    expect(state.signal?.aborted).toBe(false);
     two.abort();
     expect(await second).toMatchObject({ code: 504 });
-    expect(readSignal?.aborted).toBe(true);
+    expect(state.signal?.aborted).toBe(true);
   });
 
-  it('keeps a read alive for a caller that cannot go away', async () => {
+  it('keeps a shared read alive while a caller that cannot go away shares it', async () => {
     const c = new ReadCoalescer<string, number>();
-    let readSignal: AbortSignal | undefined;
-    let answer: (v: number) => void = () => undefined;
-    const read = () =>
-      new Promise<number>((resolve) => {
-        readSignal = cancellation();
-        answer = resolve;
-      });
-    const gone = new AbortController();
+    const { read, state } = controlledRead();
+    const first = c.run('ns', read);
+    // Both join the next read: one outside any request scope (it cannot go away), one inside.
     const pinned = c.run('ns', read);
+    const gone = new AbortController();
     const leaving = cancelWith(gone.signal, () => c.run('ns', read)).catch((e: unknown) => e);
-    expect(readSignal).toBeDefined();
+    state.answer(1);
+    expect(await first).toBe(1);
+    await settle();
+    await settle();
     gone.abort();
     expect(await leaving).toMatchObject({ code: 504 });
-    expect(readSignal?.aborted).toBe(false);
-    answer(7);
-    expect(await pinned).toBe(7);
+    expect(state.signal?.aborted).toBe(false);
+    state.answer(2);
+    expect(await pinned).toBe(2);
   });
 });
