@@ -38,9 +38,9 @@ const USAGE = `Usage: node bench/apiserver.ts [options]
   --artifact <source|dist|sea>  what runs the product (default: source, env BENCH_ARTIFACT):
                                 source = node cmd/coder-k8s/main.ts, dist = node dist/coder-k8s.mjs,
                                 sea = dist/coder-k8s-${process.platform}-${process.arch} (make dist builds both)
-  --protocol <http1|h2>         how the client speaks to coder-k8s (default http1, env BENCH_PROTOCOL):
-                                http1 = one keep-alive connection per client, as to the fake;
-                                h2 = HTTP/2 streams (as kube-apiserver's proxy and kubectl)
+  --protocol <h2|http1>         how the client speaks to coder-k8s (default h2, env BENCH_PROTOCOL):
+                                h2 = HTTP/2 streams, as kube-apiserver's proxy reaches it;
+                                http1 = one keep-alive connection per client, as to the fake
   --sizes <n,n,...>             workspace counts for LIST workspaces (default 100,1000,10000)
   --templates <n>               templates in the fake (default 25)
   --duration <s>                measured seconds per workload and side (default 4)
@@ -704,7 +704,7 @@ async function main(): Promise<void> {
   const artifact = values.artifact ?? process.env['BENCH_ARTIFACT'] ?? 'source';
   if (artifact !== 'source' && artifact !== 'dist' && artifact !== 'sea') throw new Error(`--artifact must be source, dist or sea, got "${artifact}"`);
   productCommand(artifact); // fails early, saying how to build a missing artifact
-  const protocol = values.protocol ?? process.env['BENCH_PROTOCOL'] ?? 'http1';
+  const protocol = values.protocol ?? process.env['BENCH_PROTOCOL'] ?? 'h2';
   if (protocol !== 'http1' && protocol !== 'h2') throw new Error(`--protocol must be http1 or h2, got "${protocol}"`);
   const sizes = (values.sizes ?? '100,1000,10000').split(',').map((n) => positiveNumber('sizes', n, 0));
   const s: Settings = {
