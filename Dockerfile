@@ -21,5 +21,5 @@ LABEL org.opencontainers.image.title="coder-k8s" \
 WORKDIR /app
 COPY --from=build /src/dist/ ./
 USER 65532:65532
-EXPOSE 8443 8080 8081
+EXPOSE 6443 8080 8081
 ENTRYPOINT ["/nodejs/bin/node", "/app/coder-k8s.mjs"]

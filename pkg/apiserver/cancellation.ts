@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { cancelWith } from '../coder/cancellation.ts';
 import { parseGoDuration } from '../util/duration.ts';
+import { isWatch, queryString } from './request.ts';
 
 const abandoned = new WeakSet<Context>();
 
@@ -29,9 +30,8 @@ export async function cancelableRead(ctx: Context, read: () => Promise<void>): P
     controller.abort(new Error('the client closed the connection'));
   };
   ctx.res.once('close', onClose);
-  const query = new URLSearchParams(ctx.querystring);
   // A watch is long-running: timeoutSeconds ends it, `timeout` does not apply.
-  const timeoutParam = ['true', '1'].includes(query.get('watch') ?? '') ? null : query.get('timeout');
+  const timeoutParam = isWatch(ctx) ? undefined : queryString(ctx, 'timeout');
   const timeoutMs = timeoutParam ? parseGoDuration(timeoutParam) : undefined;
   const timer =
     timeoutMs !== undefined && timeoutMs > 0

@@ -27,34 +27,32 @@ export class ReadCoalescer<K, V> {
   readonly #next = new Map<K, SharedRead<V>>();
 
   run(key: K, read: () => Promise<V>): Promise<V> {
-    const shared = this.#next.get(key) ?? (this.#inflight.has(key) ? this.#queue(key, read) : this.#start(key, read));
-    return this.#join(shared);
+    return this.#join(this.#next.get(key) ?? this.#schedule(key, read));
   }
 
-  #queue(key: K, read: () => Promise<V>): SharedRead<V> {
+  /** A read that begins now, or when the one in flight ends (the callers arriving meanwhile share it). */
+  #schedule(key: K, read: () => Promise<V>): SharedRead<V> {
     const current = this.#inflight.get(key);
     const controller = new AbortController();
-    const shared: SharedRead<V> = { controller, waiting: 0, pinned: false, promise: Promise.resolve(undefined as V) };
-    shared.promise = (current?.promise ?? Promise.resolve()).then(ignore, ignore).then(() => {
-      this.#next.delete(key);
-      return this.#begin(key, shared, read);
-    });
-    this.#next.set(key, shared);
+    const begin = (): Promise<V> =>
+      uncancellable(() => cancelWith(controller.signal, read)).finally(() => {
+        if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
+      });
+    const shared: SharedRead<V> = {
+      controller,
+      waiting: 0,
+      pinned: false,
+      promise: current
+        ? current.promise.then(ignore, ignore).then(() => {
+            this.#next.delete(key);
+            this.#inflight.set(key, shared);
+            return begin();
+          })
+        : begin(),
+    };
+    if (current) this.#next.set(key, shared);
+    else this.#inflight.set(key, shared);
     return shared;
-  }
-
-  #start(key: K, read: () => Promise<V>): SharedRead<V> {
-    const shared: SharedRead<V> = { controller: new AbortController(), waiting: 0, pinned: false, promise: Promise.resolve(undefined as V) };
-    shared.promise = this.#begin(key, shared, read);
-    return shared;
-  }
-
-  #begin(key: K, shared: SharedRead<V>, read: () => Promise<V>): Promise<V> {
-    const promise = uncancellable(() => cancelWith(shared.controller.signal, read)).finally(() => {
-      if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
-    });
-    this.#inflight.set(key, shared);
-    return promise;
   }
 
   #join(shared: SharedRead<V>): Promise<V> {
@@ -75,7 +73,8 @@ export class ReadCoalescer<K, V> {
       const gone = () => {
         leave();
         if (shared.waiting === 0 && !shared.pinned) shared.controller.abort(new Error('every request waiting for this read ended'));
-        reject(timeout('the request ended before Coder answered: the client went away or its deadline passed'));
+        const why = signal.reason instanceof Error ? signal.reason.message : 'the request ended';
+        reject(timeout(`the request ended before Coder answered its LIST: ${why}`));
       };
       if (signal.aborted) {
         gone();

@@ -16,10 +16,11 @@ export async function compressLargeResponses(ctx: Context, next: Next): Promise<
   await next();
   const body: unknown = ctx.body;
   if (body === null || typeof body !== 'object' || Buffer.isBuffer(body) || typeof (body as { pipe?: unknown }).pipe === 'function') return;
-  const json = JSON.stringify(body);
+  // Encoded once: measured, sent, or compressed from the same bytes.
+  const json = Buffer.from(JSON.stringify(body));
   ctx.vary('Accept-Encoding');
-  if (Buffer.byteLength(json) < GZIP_THRESHOLD_BYTES || ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') {
-    // The content type set with the object stays.
+  // The content type set with the object stays (a Buffer body does not change it).
+  if (json.length < GZIP_THRESHOLD_BYTES || ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') {
     ctx.body = json;
     return;
   }

@@ -75,3 +75,9 @@ function headerSafe(text: string): string {
     });
   return escaped.length > MAX_WARNING ? `${escaped.slice(0, MAX_WARNING)}...` : escaped;
 }
+
+/** A watch (`?watch=true` or `1`): long-running, ended by timeoutSeconds rather than `timeout`. */
+export function isWatch(ctx: Context): boolean {
+  const watch = queryString(ctx, 'watch');
+  return watch === 'true' || watch === '1';
+}

@@ -25,7 +25,7 @@ import { negotiateRequest, parseIncludeObject } from './negotiation.ts';
 import { compareObjects, paginate, parseLimit } from './paging.ts';
 import { applyConfiguration, applyPatch, parsePatchBody, patchTypeOf } from './patch.ts';
 import { renderList, renderObject } from './representation.ts';
-import { dryRunOf, fieldValidationOf, queryString, readBody, readObjectBody, setWarnings } from './request.ts';
+import { dryRunOf, fieldValidationOf, isWatch, queryString, readBody, readObjectBody, setWarnings } from './request.ts';
 import type { NamespaceScopes } from './scope.ts';
 import { selectionOf } from './selectors.ts';
 import { validateObject } from './validation.ts';
@@ -80,9 +80,8 @@ export class ResourceHandler<T extends KubeObject & { spec: object; status?: obj
   }
 
   async list(ctx: Context, namespace: string | undefined): Promise<void> {
-    const watch = queryString(ctx, 'watch');
     const selection = selectionOf<T>(queryString(ctx, 'labelSelector'), queryString(ctx, 'fieldSelector'), this.#storage.selectableFields);
-    if (watch === 'true' || watch === '1') {
+    if (isWatch(ctx)) {
       await serveWatch(ctx, this.#storage, this.#events, namespace, selection);
       return;
     }

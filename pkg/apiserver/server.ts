@@ -20,12 +20,12 @@ import { openAPIV2, openAPIV3, openAPIV3Root } from './openapi.ts';
 import { ResourceHandler } from './resource-handler.ts';
 import { requestInfo, type RequestInfo } from './request-info.ts';
 import { NamespaceScopes } from './scope.ts';
-import { SecureListener, connectionOf, type Request } from './transport.ts';
+import { SecureListener, connectionOf, distinctHeaders, type ServingTLS } from './transport.ts';
 
 export interface APIServerConfig {
   bindAddress: string;
   securePort: number;
-  tls: { cert: string; key: string };
+  tls: ServingTLS;
   authenticator: Authenticator;
   authorizer: Authorizer;
   resolver: BackendResolver;
@@ -99,7 +99,7 @@ export class APIServer {
   }
 
   /** Serves a rotated certificate to new connections. */
-  setServingCertificate(tls: { cert: string; key: string }): void {
+  setServingCertificate(tls: ServingTLS): void {
     this.#listener.setSecureContext(tls);
   }
 
@@ -273,17 +273,4 @@ export class APIServer {
     router.delete(`${base}/namespaces/:namespace/:resource/:name`, (ctx) => handler(ctx).delete(ctx, ns(ctx), name(ctx)));
     return router;
   }
-}
-
-/** Header values as lists, lower-cased names (HTTP/2 requests have no headersDistinct). */
-function distinctHeaders(req: Request): Record<string, string[]> {
-  if ('headersDistinct' in req) return req.headersDistinct as Record<string, string[]>;
-  const out: Record<string, string[]> = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] ?? '').toLowerCase();
-    if (name.startsWith(':')) continue;
-    (out[name] ??= []).push(raw[i + 1] ?? '');
-  }
-  return out;
 }

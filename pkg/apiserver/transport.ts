@@ -21,6 +21,19 @@ export function connectionOf(req: Request): TLSSocket {
   return ('stream' in req ? req.stream.session?.socket : req.socket) as TLSSocket;
 }
 
+/** Header values as lists, lower-cased names (HTTP/2 requests have no headersDistinct). */
+export function distinctHeaders(req: Request): Record<string, string[]> {
+  if ('headersDistinct' in req) return req.headersDistinct as Record<string, string[]>;
+  const out: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    if (name.startsWith(':')) continue;
+    (out[name] ??= []).push(raw[i + 1] ?? '');
+  }
+  return out;
+}
+
 function secureContextOptions(tls: ServingTLS) {
   return {
     cert: tls.cert,

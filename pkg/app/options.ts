@@ -156,7 +156,7 @@ export function buildCommand(): Command {
         .default(40_000, '40s'),
     )
     .addOption(
-      opt('--workspace-build-wait <duration>', 'how long a request waits on workspace builds (DELETE before answering 202; start/stop behind a running build before queueing)')
+      opt('--workspace-build-wait <duration>', 'how long a request waits on workspace builds (DELETE before answering 202; start/stop behind a running build before answering 409 with Retry-After; create with running: false for the first build before stopping it)')
         .argParser(durationMs)
         .default(20_000, '20s'),
     )
@@ -195,7 +195,7 @@ export function buildCommand(): Command {
         .argParser(durationMs)
         .default(0, '0s'),
     )
-    .addOption(opt('--shutdown-grace-period <duration>', 'how long in-flight requests may finish on SIGTERM').argParser(durationMs).default(20_000, '20s'))
+    .addOption(opt('--shutdown-grace-period <duration>', 'how long in-flight requests may finish after SIGTERM and --shutdown-delay-duration').argParser(durationMs).default(20_000, '20s'))
     .showHelpAfterError('(run coder-k8s --help for usage)')
     .allowExcessArguments(false);
 }

@@ -6,11 +6,10 @@ import { createSecureContext } from 'node:tls';
 import { GROUP, VERSION } from '../api/aggregation/v1alpha1/types.ts';
 import { selfSignedServing } from '../certs/certs.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { ServingTLS as ServingPair } from '../apiserver/transport.ts';
 import type { Options } from './options.ts';
 
-export interface ServingTLS {
-  cert: string;
-  key: string;
+export interface ServingTLS extends ServingPair {
   /** CA of a self-signed certificate (the APIService caBundle); absent for user certificates. */
   caCert?: string;
 }

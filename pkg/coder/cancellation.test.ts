@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually } from '../../test/util/eventually.ts';
 import { cancelWith, uncancellable } from './cancellation.ts';
 import { CoderClient } from './client.ts';
 import { CoderApiError } from './errors.ts';
@@ -33,9 +34,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function pending(count: number) {
-  while (waiting.length < count) await new Promise((r) => setTimeout(r, 5));
-  return waiting[count - 1] as (typeof waiting)[number];
+function pending(count: number) {
+  return eventually(`request #${count} to reach Coder`, () => Promise.resolve(waiting[count - 1]));
 }
 
 describe('cancelWith', () => {

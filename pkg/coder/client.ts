@@ -298,7 +298,8 @@ export class CoderClient {
       this.#observer?.retried?.(endpoint, 'rate_limited');
       const canceled = cancellation();
       await sleep(waitMs, undefined, canceled ? { signal: canceled } : {}).catch(() => undefined);
-      if (canceled?.aborted) throw this.#canceled(endpoint);
+      // Gone before asking: the catch below reports it as canceled, as for a request cut short.
+      canceled?.throwIfAborted();
     }
   }
 

@@ -66,11 +66,12 @@ export class Manager {
     });
     if (!options.reconcile) return;
 
-    // Events name this replica as leader election does.
+    // Events and the Lease name this replica alike.
+    const identity = `${hostname()}_${process.pid}`;
     this.#events = new EventRecorder({
       sink: kubeEventSink(options.kubeConfig),
       reportingController: 'coder-k8s',
-      reportingInstance: `${hostname()}_${process.pid}`,
+      reportingInstance: identity,
       logger: options.logger.child({ component: 'events' }),
     });
     const reconciler = new ControlPlaneReconciler({
@@ -115,7 +116,7 @@ export class Manager {
       this.#elector = new LeaderElector({
         lock: new KubeLeaseLock(options.kubeConfig, namespace, name),
         ...timing,
-        identity: `${hostname()}_${process.pid}`,
+        identity,
         logger: options.logger.child({ component: 'leader-election' }),
         onStartedLeading: () => {
           options.metrics.leader.set({ lease: name }, 1);

@@ -16,20 +16,14 @@ describe('describeKubeError', () => {
   });
 });
 
-describe('isNotFound', () => {
-  it('recognises a 404 from the API and nothing else', () => {
-    expect(isNotFound(new ApiException(404, 'Not Found', '{}', {}))).toBe(true);
-    expect(isNotFound(new ApiException(403, 'Forbidden', '{}', {}))).toBe(false);
-    expect(isNotFound(new Error('404'))).toBe(false);
-    expect(isNotFound(null)).toBe(false);
-  });
-});
-
-describe('isConflict', () => {
-  it('recognises a 409 from kube-apiserver, and nothing else', () => {
-    expect(isConflict(new ApiException(409, 'Conflict', '{}', {}))).toBe(true);
-    expect(isConflict(new ApiException(404, 'Not Found', '{}', {}))).toBe(false);
-    expect(isConflict(new Error('409'))).toBe(false);
-    expect(isConflict(null)).toBe(false);
+describe.each([
+  ['isNotFound', isNotFound, 404, 403],
+  ['isConflict', isConflict, 409, 404],
+] as const)('%s', (_name, matches, code, other) => {
+  it(`recognises a ${code} from kube-apiserver, and nothing else`, () => {
+    expect(matches(new ApiException(code, 'status', '{}', {}))).toBe(true);
+    expect(matches(new ApiException(other, 'status', '{}', {}))).toBe(false);
+    expect(matches(new Error(String(code)))).toBe(false);
+    expect(matches(null)).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { ApiregistrationV1Api, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate, loadCertificateAuthority } from '../certs/certs.ts';
 import { describeKubeError, isConflict, isNotFound } from '../kube/errors.ts';
+import { readSecret } from '../kube/secrets.ts';
 import type { Logger } from '../logging/logger.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -87,13 +88,8 @@ export class ServingCertificateSecret {
     };
   }
 
-  async #read(): Promise<V1Secret | undefined> {
-    try {
-      return await this.#core.readNamespacedSecret({ namespace: this.#o.namespace, name: this.#o.name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  #read(): Promise<V1Secret | undefined> {
+    return readSecret(this.#core, this.#o.namespace, this.#o.name);
   }
 
   async #create(): Promise<ServingPair> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { mustRun } from '../../hack/lib/process.ts';
 import { eventually } from '../util/eventually.ts';
-import { NAMESPACE, useE2E } from './stack.ts';
+import { NAMESPACE, clusterClient, useE2E } from './stack.ts';
 
 const e = useE2E();
 
@@ -122,10 +122,7 @@ spec: {organization: coder, templateName: docker}
   });
 
   it('works with a client-node client', async () => {
-    const { KubeConfig, CustomObjectsApi } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
-    kc.loadFromFile(e.cluster.kubeconfig);
-    const api = kc.makeApiClient(CustomObjectsApi);
+    const { api } = await clusterClient(e.cluster.kubeconfig);
     const list = (await api.listNamespacedCustomObject({
       group: 'aggregation.coder.com',
       version: 'v1alpha1',

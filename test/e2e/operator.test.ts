@@ -9,7 +9,7 @@ import { emptySeed, startFakeCoder, type FakeCoder } from '../fakes/coderd/index
 import { eventually } from '../util/eventually.ts';
 import { coderCall } from '../util/out-of-band.ts';
 import { controlPlane, eligible as eligibleIn } from './control-planes.ts';
-import { STACK_TIMEOUT_MS, stopStack } from './stack.ts';
+import { STACK_TIMEOUT_MS, clusterClient, stopStack } from './stack.ts';
 
 const TEAMS = ['team-a', 'team-b', 'team-c'];
 let dir: string;
@@ -230,10 +230,7 @@ describe('operator access without a token Secret', () => {
 describe('token rotation', () => {
   it('takes a renewed operator token under load without a failed request', async () => {
     const fake = fakes.get('team-c') as FakeCoder;
-    const { KubeConfig, CustomObjectsApi } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
-    kc.loadFromFile(stack.cluster.kubeconfig);
-    const api = kc.makeApiClient(CustomObjectsApi);
+    const { api } = await clusterClient(stack.cluster.kubeconfig);
     const group = { group: 'aggregation.coder.com', version: 'v1alpha1', namespace: 'team-c' };
     let sent = 0;
     const failed: string[] = [];

@@ -13,7 +13,7 @@ import { startFakeCoder, type FakeCoder } from '../fakes/coderd/index.ts';
 import { eventually } from '../util/eventually.ts';
 import { createWorkspaceInCoder } from '../util/out-of-band.ts';
 import { serveNamespace } from './control-planes.ts';
-import { STACK_TIMEOUT_MS, stopStack } from './stack.ts';
+import { STACK_TIMEOUT_MS, clusterClient, stopStack } from './stack.ts';
 
 const NS = 'team';
 const GROUP = { group: 'aggregation.coder.com', version: 'v1alpha1', namespace: NS };
@@ -91,10 +91,8 @@ afterAll(async () => {
 
 describe('a rolling restart', () => {
   it('under GET/LIST/WATCH load through kube-apiserver fails no request, re-establishes the watch and hands the Lease over at once', async () => {
-    const { KubeConfig, CustomObjectsApi, makeInformer } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
-    kc.loadFromFile(stack.cluster.kubeconfig);
-    const api = kc.makeApiClient(CustomObjectsApi);
+    const { makeInformer } = await import('@kubernetes/client-node');
+    const { kc, api } = await clusterClient(stack.cluster.kubeconfig);
     const a = stack.product;
     expect(holds(await lease(), a)).toBe(true);
     const b = await replica('b', [...SERVING_FLAGS, ...SHORT_FLAGS]);

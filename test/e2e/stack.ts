@@ -83,3 +83,11 @@ export function useE2E(
   }, STACK_TIMEOUT_MS);
   return e;
 }
+
+/** A client-node client of the cluster, as applications use one (cluster admin). */
+export async function clusterClient(kubeconfig: string) {
+  const { KubeConfig, CustomObjectsApi } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return { kc, api: kc.makeApiClient(CustomObjectsApi) };
+}

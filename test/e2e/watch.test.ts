@@ -11,7 +11,7 @@ import { terminate } from '../../hack/lib/process.ts';
 import { startProduct, type ProductProcess } from '../../hack/lib/stack.ts';
 import { eventually } from '../util/eventually.ts';
 import { createWorkspaceInCoder } from '../util/out-of-band.ts';
-import { NAMESPACE, STACK_TIMEOUT_MS, useE2E } from './stack.ts';
+import { NAMESPACE, STACK_TIMEOUT_MS, clusterClient, useE2E } from './stack.ts';
 
 const POLL_SECONDS = 1;
 const FLAGS = [`--watch-poll-interval=${POLL_SECONDS}s`];
@@ -129,10 +129,8 @@ describe('watch through kube-apiserver', () => {
 
 describe('a client-node informer and two replicas', () => {
   it('syncs, survives a forced 410 by re-listing, converges after a burst of 200 changes; a resumed watch on another replica gets 410, on the same one continues', async () => {
-    const { KubeConfig, CustomObjectsApi, makeInformer } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
-    kc.loadFromFile(e.cluster.kubeconfig);
-    const api = kc.makeApiClient(CustomObjectsApi);
+    const { makeInformer } = await import('@kubernetes/client-node');
+    const { kc, api } = await clusterClient(e.cluster.kubeconfig);
     let lists = 0;
     const listFn = () => {
       lists++;

@@ -1,13 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent, request } from 'undici';
-import winston from 'winston';
 import { SERVER_AUTH, testCertificate, type TestCertificate } from '../../pkg/apiserver/authn/testing-certs.ts';
-import { createLogger } from '../../pkg/logging/logger.ts';
-import { TEMPLATES, startHarness, type Harness } from './harness.ts';
+import { TEMPLATES, capturedLogger, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -99,7 +96,7 @@ describe('client certificate chains over TLS', () => {
   let dir: string;
   let root: TestCertificate;
   let intermediate: TestCertificate;
-  const lines: string[] = [];
+  const { logger, lines } = capturedLogger();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coder-k8s-it-chain-'));
@@ -107,13 +104,6 @@ describe('client certificate chains over TLS', () => {
     intermediate = await testCertificate('CN=it-chain-intermediate', { issuer: root, ca: true });
     // Only the root is trusted: the intermediate must come from the client.
     await writeFile(join(dir, 'client-ca.crt'), root.pem);
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
     chained = await startHarness({ logger, flags: [`--client-ca-file=${join(dir, 'client-ca.crt')}`] });
   });
   afterAll(async () => {

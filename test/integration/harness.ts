@@ -3,6 +3,8 @@
 import { connect } from 'node:http2';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startStaticAPIServer, type RunningAPIServer } from '../../pkg/app/aggregated-apiserver.ts';
@@ -11,7 +13,7 @@ import type { UserInfo } from '../../pkg/apiserver/authn/types.ts';
 import type { AuthorizationDecision, Authorizer } from '../../pkg/apiserver/authz/types.ts';
 import type { RequestInfo } from '../../pkg/apiserver/request-info.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../pkg/certs/certs.ts';
-import { nullLogger, type Logger } from '../../pkg/logging/logger.ts';
+import { createLogger, nullLogger, type Logger, type LogLevel } from '../../pkg/logging/logger.ts';
 import { createMetrics, type Metrics } from '../../pkg/metrics/metrics.ts';
 import type { NamespacePhases } from '../../pkg/namespaces/lifecycle.ts';
 import { startFakeCoder, type FakeCoder, type FakeCoderOptions } from '../fakes/coderd/index.ts';
@@ -200,7 +202,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
     },
     async http2(path, headers, as = 'admin') {
-      const [answer] = await http2Requests(Array.from({ length: 1 }, () => ({ ':path': path, ...headers })), as);
+      const [answer] = await http2Requests([{ ':path': path, ...headers }], as);
       if (!answer) throw new Error('no HTTP/2 answer');
       return answer;
     },
@@ -217,4 +219,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A logger whose lines (JSON) a test reads back. */
+export function capturedLogger(level: LogLevel = 'info'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: createLogger({ level, transports: [new winston.transports.Stream({ stream: sink })] }), lines };
 }

@@ -1,20 +1,10 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import winston from 'winston';
-import { createLogger } from '../../pkg/logging/logger.ts';
-import { TEMPLATES, WORKSPACES, eventually, startHarness, type Harness } from './harness.ts';
+import { TEMPLATES, WORKSPACES, capturedLogger, eventually, startHarness, type Harness } from './harness.ts';
 
-const lines: string[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    lines.push(chunk.toString());
-    done();
-  },
-});
+const { logger, lines } = capturedLogger('debug');
 
 let h: Harness;
 beforeAll(async () => {
-  const logger = createLogger({ level: 'debug', transports: [new winston.transports.Stream({ stream: sink })] });
   h = await startHarness({ logger });
 });
 afterAll(async () => {

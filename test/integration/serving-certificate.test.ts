@@ -1,23 +1,14 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { connect, type PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import winston from 'winston';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../pkg/certs/certs.ts';
-import { createLogger } from '../../pkg/logging/logger.ts';
-import { eventually, startHarness, type Harness } from './harness.ts';
+import { capturedLogger, eventually, startHarness, type Harness } from './harness.ts';
 
 let dir = '';
 let h: Harness;
-const logs: string[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    logs.push(chunk.toString());
-    done();
-  },
-});
+const { logger, lines: logs } = capturedLogger();
 
 async function serving(name: string): Promise<KeyPairPem> {
   const ca = await createCertificateAuthority(`${name}-ca`);
@@ -45,7 +36,6 @@ function presented(port: number): Promise<PeerCertificate> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coder-k8s-serving-'));
   await install(await serving('first'));
-  const logger = createLogger({ transports: [new winston.transports.Stream({ stream: sink })] });
   h = await startHarness({ logger, flags: [`--tls-cert-file=${join(dir, 'tls.crt')}`, `--tls-private-key-file=${join(dir, 'tls.key')}`] });
 });
 afterAll(async () => {

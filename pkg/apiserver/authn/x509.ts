@@ -67,7 +67,7 @@ export type ChainVerdict = { ok: true; leaf: X509Certificate } | { ok: false; re
 
 interface Verified {
   roots: readonly X509Certificate[];
-  /** The chain the verdict is about (a renegotiation may bring another). */
+  /** The chain the verdict is about (a caller may present another for the same connection object). */
   chain: readonly X509Certificate[];
   fingerprints: string;
   checkedAt: number;
@@ -94,7 +94,8 @@ interface Verified {
  * which it leaves out, are checked here on the path it returns.
  *
  * A connection presents the same chain for every request, so the verdict is kept per
- * connection until the pool changes (another array), the chain changes, or a certificate
+ * connection until the pool changes (another array), a different chain is presented for it
+ * (the server refuses renegotiation, so over TLS it never is), or a certificate
  * involved reaches the end (or the start) of its validity.
  */
 export class ChainVerifier {

@@ -77,7 +77,8 @@ export class InClusterObjects {
     const rbacIn: string[] = [];
     for (const ns of namespaces) {
       let complete = true;
-      for (const manifest of workspaceRBAC(ccp, ns)) {
+      const manifests = workspaceRBAC(ccp, ns);
+      for (const manifest of manifests) {
         try {
           await this.#apply(manifest);
         } catch (err) {
@@ -86,7 +87,7 @@ export class InClusterObjects {
           complete = false;
         }
       }
-      if (complete && workspaceRBAC(ccp, ns).length > 0) rbacIn.push(ns);
+      if (complete && manifests.length > 0) rbacIn.push(ns);
     }
     if (rbacIn.length > 0) applied.push(`workspace Role and RoleBinding in ${rbacIn.join(', ')}`);
     await this.#pruneRBAC(ccp, (ccp.spec.rbac?.workspacePerms ?? true) ? namespaces : []);

@@ -15,8 +15,8 @@ import { toCoderWorkspace } from './convert.ts';
 export interface WorkspaceStorageOptions {
   /**
    * How long a request waits on Coder builds: DELETE for the delete build before answering
-   * 202; a start/stop (or a create with running: false) for a build already in flight
-   * before answering 409 with Retry-After.
+   * 202; a start/stop for a build already in flight before answering 409 with Retry-After;
+   * a create with running: false for the first build before issuing the stop.
    */
   buildWaitMs: number;
 }
@@ -139,12 +139,12 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
           ctx.warnings.push(
             `spec.running is false, but the first build is still running after ${Math.round(this.#options.buildWaitMs / 1000)}s; apply spec.running: false again once it finishes`,
           );
-          return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(created.id));
+        } else {
+          // The workspace exists now: a refused stop is a warning, not a failed create.
+          await coder.createWorkspaceBuild(created.id, { transition: 'stop' }).catch((err: unknown) => {
+            ctx.warnings.push(`spec.running is false, but the stop build was refused (${toStatusError(err, ref, ctx.backend).message}); apply spec.running: false again`);
+          });
         }
-        // The workspace exists now: a refused stop is a warning, not a failed create.
-        await coder.createWorkspaceBuild(created.id, { transition: 'stop' }).catch((err: unknown) => {
-          ctx.warnings.push(`spec.running is false, but the stop build was refused (${toStatusError(err, ref, ctx.backend).message}); apply spec.running: false again`);
-        });
         return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(created.id));
       }
       return toCoderWorkspace(ctx.backend.namespace, created);
@@ -192,9 +192,9 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
         if (isJobActive(latest)) {
           throw conflict(ref, `a ${latest.transition} build is still running; apply the ${transition} again once it finishes`, BUILD_RETRY_AFTER_SECONDS);
         }
+        // Coder answers 409 if another build started since (another replica, the Coder UI): theirs stands.
+        await coder.createWorkspaceBuild(id, { transition, ...(versionChanged ? { template_version_id: want.templateVersionID } : {}) });
       }
-      // Coder answers 409 if another build started since (another replica, the Coder UI): theirs stands.
-      if (transition) await coder.createWorkspaceBuild(id, { transition, ...(versionChanged ? { template_version_id: want.templateVersionID } : {}) });
       if (ttlChanged) await coder.updateWorkspaceTTL(id, want.ttlMillis ? want.ttlMillis : null);
       if (autostartChanged) await coder.updateWorkspaceAutostart(id, want.autostartSchedule);
       return toCoderWorkspace(ctx.backend.namespace, await coder.getWorkspace(id));
