@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { cancellation } from './cancellation.ts';
 import { CoderApiError } from './errors.ts';
+import { forEachArrayElement } from './json-elements.ts';
 import type * as T from './types.ts';
 
 export interface CoderClientObserver {
@@ -174,18 +175,22 @@ export class CoderClient {
 
   // --- workspaces ----------------------------------------------------------
 
-  listWorkspaces(query: { q?: string; limit?: number; offset?: number } = {}): Promise<T.WorkspacesResponse> {
-    return this.#json('GET', '/api/v2/workspaces', { query });
-  }
-
   /**
-   * Every workspace matching q in one response (no limit): offset pages shift when
-   * workspaces come and go between requests, and a list must neither drop nor repeat any.
+   * Every workspace matching q in one response (no limit: offset pages shift when workspaces
+   * come and go between requests, and a list must neither drop nor repeat any), each passed
+   * through `map` as it is parsed, so a large list is never held whole in Coder's form.
    */
-  async listAllWorkspaces(q?: string): Promise<T.Workspace[]> {
-    const page = await this.listWorkspaces({ q });
+  async listAllWorkspaces<R>(map: (workspace: T.Workspace) => R, q?: string): Promise<R[]> {
+    const res = await this.#call('GET', '/api/v2/workspaces', { query: { q } });
     const seen = new Set<string>();
-    return page.workspaces.filter((w) => !seen.has(w.id) && seen.add(w.id));
+    const out: R[] = [];
+    forEachArrayElement(res.body, 'workspaces', (element) => {
+      const workspace = element as T.Workspace;
+      if (seen.has(workspace.id)) return;
+      seen.add(workspace.id);
+      out.push(map(workspace));
+    });
+    return out;
   }
 
   getWorkspace(id: string, includeDeleted = false): Promise<T.Workspace> {

@@ -86,8 +86,7 @@ export class WorkspaceStorage implements Storage<CoderWorkspace> {
 
   async list(ctx: StorageContext): Promise<CoderWorkspace[]> {
     try {
-      const all = await ctx.backend.coder.listAllWorkspaces();
-      return all.map((w) => toCoderWorkspace(ctx.backend.namespace, w));
+      return await ctx.backend.coder.listAllWorkspaces((w) => toCoderWorkspace(ctx.backend.namespace, w));
     } catch (err) {
       throw toStatusError(err, resourceRef(this.info), ctx.backend);
     }
