@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # hack/tools.sh — build and cache pinned third-party binaries (kube-apiserver,
-# kube-controller-manager, kubectl, etcd, helm) from Go modules, at the versions in hack/tools/versions.env.
+# kube-controller-manager, kubectl, etcd, helm; on request coder and terraform) from Go
+# modules, at the versions in hack/tools/versions.env.
 #
 # Usage:
-#   hack/tools.sh ensure [tool...]   build whatever is missing (default: all tools)
+#   hack/tools.sh ensure [tool...]   build whatever is missing (default: the Kubernetes tools,
+#                                    kube-apiserver kube-controller-manager kubectl etcd helm;
+#                                    `ensure coder terraform` builds the real Coder's, ~9 min cold)
 #   hack/tools.sh path <tool>        print the binary's absolute path (builds first if needed)
-#   hack/tools.sh versions           print the pins
+#   hack/tools.sh versions [--paths] print the pins (and where each binary is)
 #   hack/tools.sh prune              remove cached builds that no longer match the pins
-#   hack/tools.sh sync               regenerate hack/tools/*/go.mod+go.sum from versions.env
+#   hack/tools.sh sync [module...]   regenerate hack/tools/<module>/go.mod+go.sum from versions.env
+#                                    (modules: kube etcd helm coder terraform; default: all)
 #
 # Binaries live outside the clone, one directory per tool, version and build-input
 # hash, so they survive `git clean` and are shared by every clone on the machine:
@@ -31,7 +35,11 @@ NICE="${CODER_K8S_TOOLS_NICE:-10}"
 # Bump when the way binaries are built (flags below) changes, to force rebuilds.
 RECIPE=1
 
+# Built by a plain `ensure` (`make tools`).
 ALL_TOOLS=(kube-apiserver kube-controller-manager kubectl etcd helm)
+# A real Coder (hack/real-coder.ts): built only when asked for by name; known to versions/prune.
+REAL_CODER_TOOLS=(coder terraform)
+SYNC_MODULES=(kube etcd helm coder terraform)
 
 die() { echo "hack/tools.sh: $*" >&2; exit 1; }
 note() { echo "hack/tools.sh: $*" >&2; }
@@ -46,7 +54,18 @@ tool_info() {
     kubectl)        MOD=kube PKG=k8s.io/kubernetes/cmd/kubectl        VERSION=$KUBERNETES_VERSION PIN_MOD=k8s.io/kubernetes ;;
     etcd)           MOD=etcd PKG=.                                     VERSION=$ETCD_VERSION       PIN_MOD=go.etcd.io/etcd/server/v3 ;;
     helm)           MOD=helm PKG=helm.sh/helm/v3/cmd/helm              VERSION=$HELM_VERSION       PIN_MOD=helm.sh/helm/v3 ;;
-    *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
+    coder)          MOD=coder PKG=github.com/coder/coder/v2/cmd/coder   VERSION=$CODER_VERSION      PIN_MOD=github.com/coder/coder/v2 ;;
+    terraform)      MOD=terraform PKG=github.com/hashicorp/terraform    VERSION=$TERRAFORM_VERSION  PIN_MOD=github.com/hashicorp/terraform ;;
+    *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]} ${REAL_CODER_TOOLS[*]})" ;;
+  esac
+}
+
+# Prints the build tags for TOOL (comma-separated, may be empty).
+tool_tags() {
+  case "$1" in
+    # As coder's scripts/build_go.sh: keeps tailscale from linking the AWS SDK and friends.
+    # No `embed` (the web UI is a stub page; the API is complete) and no `slim` (that drops `coder server`).
+    coder) echo "ts_omit_aws,ts_omit_bird,ts_omit_tap,ts_omit_kube" ;;
   esac
 }
 
@@ -71,6 +90,12 @@ tool_ldflags() {
       flags+=" -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
       flags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$cmaj -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$cmin"
       flags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$cmaj -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$cmin" ;;
+    coder)
+      # As coder's scripts/build_go.sh --agpl: /api/v2/buildinfo and `coder version` report v2.30.0.
+      flags+=" -X github.com/coder/coder/v2/buildinfo.tag=${CODER_VERSION#v} -X github.com/coder/coder/v2/buildinfo.agpl=true" ;;
+    terraform)
+      # As terraform's .github/scripts/get_product_version.sh for a release.
+      flags+=" -X github.com/hashicorp/terraform/version.Version=${TERRAFORM_VERSION#v} -X github.com/hashicorp/terraform/version.Prerelease=" ;;
   esac
   echo "$flags"
 }
@@ -124,7 +149,7 @@ build_tool() {
   if ! (
     cd "$TOOLS_SRC/$MOD" &&
       GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
-        nice -n "$NICE" go build -trimpath -ldflags "$(tool_ldflags "$tool")" -o "$tmp/$tool" "$PKG"
+        nice -n "$NICE" go build -trimpath -tags "$(tool_tags "$tool")" -ldflags "$(tool_ldflags "$tool")" -o "$tmp/$tool" "$PKG"
   ) >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     mv "$log" "$TOOLS_DIR/$tool-$VERSION.failed.log" 2>/dev/null || true
@@ -157,9 +182,11 @@ cmd_versions() {
   echo "KUBERNETES_STAGING_VERSION=$KUBERNETES_STAGING_VERSION"
   echo "ETCD_VERSION=$ETCD_VERSION"
   echo "HELM_VERSION=$HELM_VERSION"
+  echo "CODER_VERSION=$CODER_VERSION"
+  echo "TERRAFORM_VERSION=$TERRAFORM_VERSION"
   if [[ "${1:-}" == "--paths" ]]; then
     local t p
-    for t in "${ALL_TOOLS[@]}"; do
+    for t in "${ALL_TOOLS[@]}" "${REAL_CODER_TOOLS[@]}"; do
       p="$(tool_path "$t")"
       if [[ -x "$p" ]]; then echo "$t $p"; else echo "$t $p (not built)"; fi
     done
@@ -170,7 +197,7 @@ cmd_prune() {
   [[ -d "$TOOLS_DIR" ]] || return 0
   take_lock
   local keep=() t d
-  for t in "${ALL_TOOLS[@]}"; do keep+=("$(dirname "$(tool_path "$t")")"); done
+  for t in "${ALL_TOOLS[@]}" "${REAL_CODER_TOOLS[@]}"; do keep+=("$(dirname "$(tool_path "$t")")"); done
   for d in "$TOOLS_DIR"/*/ "$TOOLS_DIR"/.build-*/; do
     [[ -d "$d" ]] || continue
     d="${d%/}"
@@ -188,11 +215,28 @@ tidy_module() {
   (cd "$dir" && GOWORK=off GOFLAGS="-mod=mod" go mod tidy)
 }
 
-cmd_sync() {
-  command -v go >/dev/null || die "go is not installed"
-  local header="// Code generated by hack/tools.sh sync from hack/tools/versions.env. DO NOT EDIT."
-  local k8smod godebug staging m
+SYNC_HEADER="// Code generated by hack/tools.sh sync from hack/tools/versions.env. DO NOT EDIT."
 
+# module_file MODULE@VERSION FIELD: downloads the module and prints a path from
+# `go mod download -json` (GoMod: its go.mod; Dir: its extracted source).
+module_file() {
+  local tmp out
+  tmp="$(mktemp -d)"
+  out="$(cd "$tmp" && GOWORK=off GOFLAGS= go mod download -json "$1" | awk -F'"' -v f="$2" '$2==f{print $4}')" || true
+  rm -rf "$tmp"
+  [[ -e "$out" ]] || die "could not download $1"
+  echo "$out"
+}
+
+# godebug_of GOMOD: `godebug default=go1.N` from an upstream go.mod's `go` line, so the
+# binary keeps the runtime defaults upstream builds it with (our go line must be >= 1.24
+# for `tool`).
+godebug_of() {
+  awk '$1=="go"{split($2,v,"."); print "godebug default=go" v[1] "." v[2]; exit}' "$1"
+}
+
+sync_kube() {
+  local k8smod godebug staging m
   # kube: k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them
   # with ./staging/src/... directories; replace directives do not apply to
   # dependents, so pin every one of them to the matching published version here.
@@ -202,7 +246,7 @@ cmd_sync() {
   godebug="$(grep -E '^godebug ' "$k8smod" || true)"
   staging="$(awk '/^replace \(/{r=1;next} r&&/^\)/{r=0} r&&$2=="=>"&&$3~/^\.\/staging\//{print $1}' "$k8smod")"
   {
-    echo "$header"
+    echo "$SYNC_HEADER"
     echo
     echo "module github.com/coder/coder-k8s/hack/tools/kube"
     echo
@@ -229,9 +273,11 @@ cmd_sync() {
     echo ")"
   } >"$TOOLS_SRC/kube/go.mod"
   tidy_module "$TOOLS_SRC/kube"
+}
 
+sync_etcd() {
   cat >"$TOOLS_SRC/etcd/go.mod" <<EOF
-$header
+$SYNC_HEADER
 
 module github.com/coder/coder-k8s/hack/tools/etcd
 
@@ -240,9 +286,11 @@ go 1.26.0
 require go.etcd.io/etcd/server/v3 $ETCD_VERSION
 EOF
   tidy_module "$TOOLS_SRC/etcd"
+}
 
+sync_helm() {
   cat >"$TOOLS_SRC/helm/go.mod" <<EOF
-$header
+$SYNC_HEADER
 
 module github.com/coder/coder-k8s/hack/tools/helm
 
@@ -253,6 +301,76 @@ tool helm.sh/helm/v3/cmd/helm
 require helm.sh/helm/v3 $HELM_VERSION
 EOF
   tidy_module "$TOOLS_SRC/helm"
+}
+
+sync_coder() {
+  # `go install github.com/coder/coder/v2/cmd/coder@v2.30.0` refuses a module with replace
+  # directives, and coder has many (forks of tailscale, pq, ...), which do not apply to
+  # dependents. So: require coder, copy every replace line, and start from coder's own go.sum
+  # (the checksum database does not know some of those forks' pseudo-versions; with their
+  # go.sum lines it is never asked). Then tidy drops what cmd/coder does not need.
+  local dir="$TOOLS_SRC/coder" src replaces
+  src="$(module_file "github.com/coder/coder/v2@$CODER_VERSION" Dir)"
+  # Single-line `replace old [v] => new v` only (all coder has); a block would need parsing.
+  ! grep -Eq '^replace[[:space:]]*\(' "$src/go.mod" || die "$src/go.mod has a replace block; teach sync_coder to copy it"
+  replaces="$(grep -E '^replace[[:space:]]' "$src/go.mod")"
+  grep -q '=> *\.' <<<"$replaces" && die "coder's go.mod replaces a module with a local path; cannot copy that"
+  mkdir -p "$dir"
+  {
+    echo "$SYNC_HEADER"
+    echo
+    echo "module github.com/coder/coder-k8s/hack/tools/coder"
+    echo
+    echo "go 1.26.0"
+    echo
+    godebug_of "$src/go.mod"
+    echo
+    echo "tool github.com/coder/coder/v2/cmd/coder"
+    echo
+    echo "require github.com/coder/coder/v2 $CODER_VERSION"
+    echo
+    echo "// Copied from coder's go.mod at $CODER_VERSION: replace directives do not apply to dependents."
+    echo "replace ("
+    sed -E 's/^replace[[:space:]]+/\t/' <<<"$replaces"
+    echo ")"
+  } >"$dir/go.mod"
+  cp "$src/go.sum" "$dir/go.sum"
+  chmod 644 "$dir/go.sum"
+  (cd "$dir" && GOWORK=off GOFLAGS="-mod=mod" go mod tidy)
+}
+
+sync_terraform() {
+  local dir="$TOOLS_SRC/terraform" gomod
+  gomod="$(module_file "github.com/hashicorp/terraform@$TERRAFORM_VERSION" GoMod)"
+  grep -Eq '^replace' "$gomod" && die "terraform's go.mod has replace directives; copy them as sync_coder does"
+  mkdir -p "$dir"
+  {
+    echo "$SYNC_HEADER"
+    echo
+    echo "module github.com/coder/coder-k8s/hack/tools/terraform"
+    echo
+    echo "go 1.26.0"
+    echo
+    godebug_of "$gomod"
+    echo
+    echo "tool github.com/hashicorp/terraform"
+    echo
+    echo "require github.com/hashicorp/terraform $TERRAFORM_VERSION"
+  } >"$dir/go.mod"
+  tidy_module "$dir"
+}
+
+cmd_sync() {
+  command -v go >/dev/null || die "go is not installed"
+  local mods=("$@") m
+  [[ ${#mods[@]} -gt 0 ]] || mods=("${SYNC_MODULES[@]}")
+  for m in "${mods[@]}"; do
+    [[ " ${SYNC_MODULES[*]} " == *" $m "* ]] || die "unknown module '$m' (known: ${SYNC_MODULES[*]})"
+  done
+  for m in "${mods[@]}"; do
+    note "sync $m ..."
+    "sync_$m"
+  done
   note "go.mod/go.sum regenerated; review and commit hack/tools/"
 }
 
@@ -264,7 +382,7 @@ main() {
     path) cmd_path "$@" ;;
     versions) cmd_versions "$@" ;;
     prune) cmd_prune ;;
-    sync) cmd_sync ;;
+    sync) cmd_sync "$@" ;;
     ""|-h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (try: ensure, path, versions, prune, sync)" ;;
   esac
