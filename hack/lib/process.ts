@@ -22,6 +22,8 @@ export function run(command: string, args: string[], options: { input?: string; 
     child.on('close', (code) => {
       resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
+    // A child that exits without reading its input must not turn into an unhandled EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -11,10 +11,7 @@ import { promisify } from 'node:util';
 import { ROOT } from './cluster.ts';
 import { freePort, startLogged, terminate, waitFor } from './process.ts';
 
-/**
- * Short commands. Not process.ts's run(): it writes to the child's stdin, and a child that has
- * already exited (id, pg_isready) makes that an unhandled EPIPE that kills the caller.
- */
+/** Short commands; `env`, when given, is the whole environment (process.ts's run() adds this process's to it). */
 async function exec(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
   try {
     return (await promisify(execFile)(cmd, args, { ...o, encoding: 'utf8' })).stdout;

@@ -153,6 +153,11 @@ export class CoderClient {
     return this.#json('GET', '/api/v2/templateversions/{id}', { params: { id } });
   }
 
+  /** A version's import log, oldest line first: where Coder keeps why an import failed (job.error is generic). */
+  templateVersionLogs(id: string): Promise<T.ProvisionerJobLog[]> {
+    return this.#json('GET', '/api/v2/templateversions/{id}/logs', { params: { id } });
+  }
+
   createTemplateVersion(organizationId: string, req: T.CreateTemplateVersionRequest): Promise<T.TemplateVersion> {
     return this.#json('POST', '/api/v2/organizations/{organization}/templateversions', {
       params: { organization: organizationId },

@@ -159,6 +159,16 @@ export interface ProvisionerJob {
   logs_overflowed: boolean;
 }
 
+/** One line of a provisioner job's log (GET /api/v2/templateversions/{id}/logs). */
+export interface ProvisionerJobLog {
+  id: number;
+  created_at: Time;
+  log_source: 'provisioner_daemon' | 'provisioner';
+  log_level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  stage: string;
+  output: string;
+}
+
 export interface MinimalUser {
   id: UUID;
   username: string;

@@ -63,6 +63,15 @@ describe('ControlPlaneEvents', () => {
     expect(recorded).toEqual(['Normal EligibilityChanged: not eligible (NoOperatorToken): Eligible is NoOperatorToken']);
   });
 
+  it('warns about a Coder without licensing only when a license was asked for', () => {
+    const { events, recorded } = capture();
+    const agpl = status(2, [['LicenseApplied', 'False', 'LicensingNotSupported']]);
+    events.statusWritten({ ...ccp, spec: {} }, {}, agpl, undefined);
+    expect(recorded).toEqual([]);
+    events.statusWritten(ccp, {}, agpl, undefined);
+    expect(recorded).toEqual(['Warning LicensingNotSupported: LicenseApplied is LicensingNotSupported']);
+  });
+
   it('names bootstrapped and renewed tokens apart, and masks anything shaped like a Coder token', () => {
     const { events, recorded } = capture();
     events.tokenIssued(ccp, { renewed: false, why: '', secretName: 'coder-operator-token', username: 'coder-k8s-operator', expiresAt: '2027-01-01T00:00:00Z' });

@@ -79,6 +79,8 @@ export class ControlPlaneEvents {
         continue;
       }
       if (now.status === 'True' || QUIET_REASONS.has(now.reason)) continue;
+      // A Coder without licensing is news only to someone who asked for a license.
+      if (now.reason === 'LicensingNotSupported' && !ccp.spec.licenseSecretRef) continue;
       // Ready's other reasons repeat what OperatorAccessReady says, or are a rollout in progress.
       if (type === CONDITION_READY && now.reason !== 'ExposureFailed') continue;
       this.#emit(ccp, 'Warning', now.reason, 'Reconcile', now.message);

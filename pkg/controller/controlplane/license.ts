@@ -4,6 +4,7 @@ import type { CoderControlPlaneStatus } from '../../api/coder/v1alpha1/schema.ts
 import { CONDITION_LICENSE_APPLIED, type CoderControlPlane } from '../../api/coder/v1alpha1/types.ts';
 import { CoderClient } from '../../coder/client.ts';
 import { isCoderApiError } from '../../coder/errors.ts';
+import type { Entitlements } from '../../coder/types.ts';
 import { readSecret, secretValue } from '../../kube/secrets.ts';
 import type { ConditionInput } from '../conditions.ts';
 
@@ -34,8 +35,24 @@ export class LicenseReconciler {
     const status: Partial<CoderControlPlaneStatus> = {};
     const coder = new CoderClient({ url, token, timeoutMs: this.#timeoutMs, maxRetries: 0 });
     try {
-      let condition: ConditionInput = { type, status: 'False', reason: 'NotConfigured', message: 'spec.licenseSecretRef is not set' };
       const ref = ccp.spec.licenseSecretRef;
+      let entitlements = await editionEntitlements(coder);
+      if (!entitlements) {
+        const message = `Coder at ${url} has no licensing (an AGPL build: it does not serve /api/v2/entitlements)`;
+        if (current.licenseTier !== 'none' || current.externalProvisionerDaemonsEntitlement !== 'not_entitled') {
+          Object.assign(status, { licenseTier: 'none', externalProvisionerDaemonsEntitlement: 'not_entitled', entitlementsLastChecked: now() });
+        }
+        return {
+          condition: {
+            type,
+            status: 'False',
+            reason: 'LicensingNotSupported',
+            message: ref ? `${message}; the license in Secret "${ref.name}" cannot be applied` : message,
+          },
+          status,
+        };
+      }
+      let condition: ConditionInput = { type, status: 'False', reason: 'NotConfigured', message: 'spec.licenseSecretRef is not set' };
       if (ref) {
         const key = ref.key ?? 'license';
         const license = secretValue(await readSecret(this.#core, ccp.metadata.namespace, ref.name), key);
@@ -50,13 +67,14 @@ export class LicenseReconciler {
             status.licenseLastApplied = now();
             status.licenseLastAppliedHash = hash;
             condition = { type, status: 'True', reason: 'Applied', message: 'uploaded the license from the Secret' };
+            // What the new license entitles.
+            entitlements = await coder.entitlements();
           } catch (err) {
             if (!isCoderApiError(err) || err.statusCode === 0 || err.statusCode >= 500) throw err;
             condition = { type, status: 'False', reason: 'LicenseRejected', message: `Coder rejected the license: ${err.describe()}` };
           }
         }
       }
-      const entitlements = await coder.entitlements();
       const features = entitlements.features;
       const tier = !entitlements.has_license
         ? 'none'
@@ -73,5 +91,19 @@ export class LicenseReconciler {
     } finally {
       await coder.close();
     }
+  }
+}
+
+/**
+ * Coder's entitlements, or undefined for an edition without licensing: an AGPL build does not
+ * serve the route (404 "Route not found."), where an enterprise build without a license
+ * answers with every feature not_entitled.
+ */
+async function editionEntitlements(coder: CoderClient): Promise<Entitlements | undefined> {
+  try {
+    return await coder.entitlements();
+  } catch (err) {
+    if (isCoderApiError(err) && err.statusCode === 404) return undefined;
+    throw err;
   }
 }

@@ -14,6 +14,7 @@ import {
   fieldRequired,
   invalid,
   type ResourceRef,
+  type StatusError,
 } from '../../api/meta/status-error.ts';
 import type { TableColumnDefinition } from '../../api/meta/types.ts';
 import type { CoderClient } from '../../coder/client.ts';
@@ -36,6 +37,7 @@ import {
   type FileLimits,
   type UnpackedFiles,
 } from '../template-files.ts';
+import { failureExcerpt } from './build-logs.ts';
 import { toCoderTemplate } from './convert.ts';
 import { TerminalVersionCache } from './version-cache.ts';
 
@@ -343,12 +345,7 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       this.#options.metrics?.templateBuilds.inc({ result });
       this.#options.metrics?.templateBuildWait.observe({ result }, (performance.now() - publishedAt) / 1000);
     }
-    if (version.job.status === 'failed' || version.job.status === 'canceled') {
-      throw badRequest(
-        `${ref.resource}.${ref.group} "${ref.name ?? ''}": template version ${version.name} build ${version.job.status}: ${version.job.error ?? 'no error reported'}`,
-        [{ type: 'FieldValueInvalid', field: 'spec.files', message: version.job.error ?? version.job.status }],
-      );
-    }
+    if (version.job.status === 'failed' || version.job.status === 'canceled') throw await buildFailed(coder, ref, version);
     if (isJobActive(version) && templateId) this.#promoteInBackground(ctx, templateId, version);
     return version;
   }
@@ -459,4 +456,18 @@ function fullMeta(t: Template): UpdateTemplateMeta {
     max_port_share_level: t.max_port_share_level,
     use_classic_parameter_flow: t.use_classic_parameter_flow,
   };
+}
+
+/**
+ * A 400 for a version whose build failed, with the end of its log: Coder's job.error names only
+ * the step that failed; what was wrong (Terraform's diagnostic) is in the log.
+ */
+async function buildFailed(coder: CoderClient, ref: ResourceRef, version: TemplateVersion): Promise<StatusError> {
+  // Without the log (Coder unreachable now) the error still says that the build failed.
+  const excerpt = version.job.status === 'failed' ? failureExcerpt(await coder.templateVersionLogs(version.id).catch(() => [])) : [];
+  const summary = version.job.error ?? 'no error reported';
+  const detail = excerpt.length > 0 ? `${summary}\n${excerpt.join('\n')}` : summary;
+  return badRequest(`${ref.resource}.${ref.group} "${ref.name ?? ''}": template version ${version.name} build ${version.job.status}: ${detail}`, [
+    { type: 'FieldValueInvalid', field: 'spec.files', message: excerpt.length > 0 ? detail : (version.job.error ?? version.job.status) },
+  ]);
 }
