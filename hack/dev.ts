@@ -1,13 +1,15 @@
 // `make dev` / `make dev-down`: a local control plane (etcd + kube-apiserver +
 // kube-controller-manager), the fake Coders and coder-k8s registered through an
 // APIService, all detached, with state and logs under .dev/ and an admin kubeconfig at
-// .dev/kubeconfig.
+// .dev/kubeconfig. REAL_CODER=1 adds namespace "real", served by a real coderd
+// (hack/lib/real-coder.ts, recorded in .dev/real-coder.json as `node hack/real-coder.ts` does).
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, clusterDown, mustKubectl, waitForOpenAPI } from './lib/cluster.ts';
 import { stringify } from 'yaml';
 import { alive, freePort, startLogged, terminate, waitFor } from './lib/process.ts';
+import { startRealCoder, stopRealCoder, type RealCoderState } from './lib/real-coder.ts';
 import { startStack } from './lib/stack.ts';
 
 const DEV = join(ROOT, '.dev');
@@ -17,6 +19,14 @@ const PID_FILES: Record<string, string> = {
   product: join(DEV, 'coder-k8s.pid'),
   ...Object.fromEntries(TEAMS.map((t) => [`fake-coder-${t}`, join(DEV, `fake-coder-${t}.pid`)])),
 };
+
+const REAL_CODER = process.env.REAL_CODER === '1';
+const REAL_NAMESPACE = 'real';
+const REAL_STATE = join(DEV, 'real-coder.json');
+
+async function readRealCoder(): Promise<RealCoderState | undefined> {
+  return existsSync(REAL_STATE) ? (JSON.parse(await readFile(REAL_STATE, 'utf8')) as RealCoderState) : undefined;
+}
 
 async function readPid(file: string): Promise<number | undefined> {
   if (!existsSync(file)) return undefined;
@@ -59,6 +69,8 @@ async function up(): Promise<void> {
     const pid = await readPid(file);
     (pid && alive(pid) ? running : stopped).push(name);
   }
+  const recorded = await readRealCoder();
+  if (REAL_CODER || recorded) (recorded && alive(recorded.coderPid) ? running : stopped).push('real-coder');
   if (stopped.length === 0) {
     console.log(`the dev environment is already running (${running.join(', ')}); \`make dev-down\` first to restart. KUBECONFIG=.dev/kubeconfig`);
     return;
@@ -71,9 +83,22 @@ async function up(): Promise<void> {
   const started = Date.now();
   const fakes = new Map<string, { url: string; tokenFile: string; pid: number }>();
   for (const team of TEAMS) fakes.set(team, await startFakeCoder(team));
-  const stack = await startStack({ stateDir: DEV, mode: { kind: 'operator' }, namespaces: TEAMS, detached: true });
+  const coders = new Map([...fakes].map(([team, f]) => [team, { url: f.url, tokenFile: f.tokenFile }]));
+  let real: RealCoderState | undefined;
+  if (REAL_CODER) {
+    const dataDir = join(DEV, 'real-coder');
+    await rm(dataDir, { recursive: true, force: true }); // what a crashed run left behind
+    const { stop: _stop, ...state } = await startRealCoder({ detached: true, dataDir });
+    real = state;
+    await writeFile(REAL_STATE, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    const tokenFile = join(DEV, `coder-token-${REAL_NAMESPACE}`);
+    await writeFile(tokenFile, state.token, { mode: 0o600 });
+    coders.set(REAL_NAMESPACE, { url: state.url, tokenFile });
+  }
+  const namespaces = [...coders.keys()];
+  const stack = await startStack({ stateDir: DEV, mode: { kind: 'operator' }, namespaces, detached: true });
   await writeFile(PID_FILES.product ?? '', String(stack.product.pid));
-  for (const [team, fake] of fakes) {
+  for (const [team, fake] of coders) {
     const token = (await readFile(fake.tokenFile, 'utf8')).trim();
     const secret = await mustKubectl(stack.cluster, ['create', 'secret', 'generic', 'coder-operator', '-n', team, `--from-literal=token=${token}`, '--dry-run=client', '-o', 'yaml']);
     await mustKubectl(stack.cluster, ['apply', '-f', '-'], { input: secret });
@@ -85,7 +110,7 @@ async function up(): Promise<void> {
     });
     await mustKubectl(stack.cluster, ['apply', '-f', '-'], { input: ccp });
   }
-  for (const team of TEAMS) {
+  for (const team of namespaces) {
     await waitFor(`CoderControlPlane ${team}/coder to become eligible`, async () => {
       const out = await mustKubectl(stack.cluster, ['get', 'ccp', 'coder', '-n', team, '-o', 'jsonpath={.status.conditions[?(@.type=="Eligible")].status}']);
       return out.trim() === 'True';
@@ -96,13 +121,16 @@ async function up(): Promise<void> {
   await copyFile(stack.cluster.kubeconfig, kubeconfig);
   await mustKubectl(stack.cluster, ['config', 'set-context', '--current', `--namespace=${TEAMS[0] ?? 'default'}`], { kubeconfig });
 
-  const fakeLines = [...fakes].map(([team, f]) => `  fake Coder      ${f.url}   (${team}; pid ${f.pid}, log .dev/fake-coder-${team}.log)`).join('\n');
+  const fakeLines = [
+    ...[...fakes].map(([team, f]) => `  fake Coder      ${f.url}   (${team}; pid ${f.pid}, log .dev/fake-coder-${team}.log)`),
+    ...(real ? [`  real Coder      ${real.url}   (${REAL_NAMESPACE}; coderd v2.30.0 AGPL, pid ${real.coderPid}, log ${real.logFile}; owner token in .dev/real-coder.json)`] : []),
+  ].join('\n');
   console.log(`coder-k8s dev environment is up (${((Date.now() - started) / 1000).toFixed(1)}s):
   kube-apiserver  ${stack.cluster.apiserverUrl}   (with etcd and kube-controller-manager; state and logs in .dev/cluster/)
 ${fakeLines}
   coder-k8s       --app=all --leader-elect, https://127.0.0.1:${stack.product.securePort}   (pid ${stack.product.pid}, log .dev/product/coder-k8s.log)
                   registered as APIService v1alpha1.aggregation.coder.com (Available)
-                  CoderControlPlane "coder" in ${TEAMS.join(' and ')}, each pointing at its fake Coder
+                  CoderControlPlane "coder" in ${namespaces.join(', ')}, each pointing at its Coder
   metrics         ${stack.product.metricsUrl}
   kubectl         ${stack.cluster.kubectl}
   kubeconfig      .dev/kubeconfig (cluster admin, namespace "${TEAMS[0] ?? ''}")
@@ -127,6 +155,12 @@ async function down(): Promise<void> {
       console.log(`stopped ${name} (pid ${pid})`);
     }
     await rm(file, { force: true });
+  }
+  const real = await readRealCoder();
+  if (real) {
+    await stopRealCoder(real);
+    await rm(REAL_STATE, { force: true });
+    console.log(`stopped the real Coder (pid ${real.coderPid}) and removed ${real.dataDir}`);
   }
   if (existsSync(join(DEV, 'cluster'))) {
     await clusterDown(join(DEV, 'cluster'));

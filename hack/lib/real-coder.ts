@@ -32,12 +32,14 @@ export interface RealCoderOptions {
   env?: Record<string, string>;
   /** Readiness deadline for PostgreSQL and for Coder, each (default 60 s). */
   timeoutMs?: number;
+  /** Create the first user and an owner token (default true); false leaves a fresh Coder for the caller to bootstrap. */
+  firstUser?: boolean;
 }
 
 /** What a detached real Coder needs to be found and stopped again (written by the CLI). */
 export interface RealCoderState {
   url: string;
-  /** An owner's API token (Coder-Session-Token header). */
+  /** An owner's API token (Coder-Session-Token header); empty when started with firstUser: false. */
   token: string;
   dataDir: string;
   coderPid: number;
@@ -215,6 +217,10 @@ export async function startRealCoder(o: RealCoderOptions = {}): Promise<RealCode
       timeoutMs,
     );
 
+    if (o.firstUser === false) {
+      const fresh: RealCoderState = { url, token: '', logFile, ...state };
+      return { ...fresh, stop: () => stopRealCoder(fresh) };
+    }
     // The first user is the owner; its API token outlives the login session.
     const password = `${randomBytes(12).toString('base64url')}-Aa1!`;
     await api(url, '/api/v2/users/first', { ...OWNER, password, trial: false });
