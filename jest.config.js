@@ -29,6 +29,12 @@ export default {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/{integration,fakes}/**/*.test.ts'],
     },
+    // The same scenarios against the fake Coder and a real coderd v2.30.0 (make test-contract).
+    {
+      ...common,
+      displayName: 'contract',
+      testMatch: ['<rootDir>/test/contract/**/*.test.ts'],
+    },
     {
       ...common,
       displayName: 'e2e',

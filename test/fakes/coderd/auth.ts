@@ -1,7 +1,7 @@
 // API-key authentication (httpmw.ExtractAPIKey) and a deliberately small
 // authorization model: site roles decide who may act on others' objects.
 import { ApiError, MESSAGES, forbidden } from './errors.ts';
-import { hashSecret, splitToken } from './random.ts';
+import { hashSecret } from './random.ts';
 import { now } from './state.ts';
 import type { ApiKeyRecord, State, UserRecord, WorkspaceRecord } from './state.ts';
 
@@ -42,15 +42,26 @@ function signedOut(detail: string): ApiError {
   return new ApiError(401, MESSAGES.signedOut, { detail });
 }
 
+/** httpmw.SplitAPIToken's checks: two parts, a 10-character id and a 22-character secret. */
+function tokenFormatProblem(token: string): string | null {
+  const parts = token.split('-');
+  const [id = '', secret = ''] = parts;
+  if (parts.length !== 2) return `incorrect amount of API key parts, expected 2 got ${String(parts.length)}`;
+  if (id.length !== 10) return `invalid API key ID length, expected 10 got ${String(id.length)}`;
+  if (secret.length !== 22) return `invalid API key secret length, expected 22 got ${String(secret.length)}`;
+  return null;
+}
+
 export function authenticate(state: State, token: string | null): Actor {
   if (token === null || token === '') {
     throw signedOut(`Cookie "${SESSION_COOKIE}" or query parameter must be provided.`);
   }
-  const parts = splitToken(token);
-  if (!parts) throw signedOut(`Invalid "${SESSION_COOKIE}" cookie format.`);
-  const key = state.apiKeys.get(parts.id);
+  const problem = tokenFormatProblem(token);
+  if (problem) throw signedOut(`Invalid API key format: ${problem}`);
+  const [id = '', secret = ''] = token.split('-');
+  const key = state.apiKeys.get(id);
   if (!key) throw signedOut(`API key is invalid.`);
-  if (key.secret_hash !== hashSecret(parts.secret)) throw signedOut('API key secret is invalid.');
+  if (key.secret_hash !== hashSecret(secret)) throw signedOut('API key secret is invalid.');
   if (Date.parse(key.expires_at) <= Date.now()) throw signedOut(`API key expired at "${key.expires_at}".`);
   const user = state.users.get(key.user_id);
   if (!user) throw signedOut('User not found.');

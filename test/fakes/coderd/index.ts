@@ -51,6 +51,14 @@ export interface FakeCoderOptions {
   adminToken?: string;
   /** Receives one line per request: method, path, status, duration. Never includes tokens. */
   log?: (line: string) => void;
+  /**
+   * Which Coder build to answer as (default `enterprise`: licenses and entitlements are served).
+   * `agpl` answers as the open-source build does: no licensing routes (404 "Route not found."),
+   * port sharing not restrictable (templates report `public`).
+   */
+  edition?: 'agpl' | 'enterprise';
+  /** Concurrent provisioner jobs (coderd's CODER_PROVISIONER_DAEMONS); extra jobs wait pending with a queue_position. Default: unlimited. */
+  provisionerDaemons?: number;
 }
 
 export interface FakeCoder {
@@ -71,13 +79,17 @@ export interface FakeCoder {
 export async function startFakeCoder(opts: FakeCoderOptions = {}): Promise<FakeCoder> {
   const seed = opts.seed ?? defaultSeed();
   const state = new State();
-  const jobs = new JobRunner(state, { ...DEFAULT_TIMINGS, ...opts.buildTimings });
+  state.edition = opts.edition ?? 'enterprise';
+  state.provisionerDaemons = opts.provisionerDaemons ?? Infinity;
+  if (!(state.provisionerDaemons >= 1)) throw new Error('fake coderd: provisionerDaemons must be at least 1');
+  const jobs = new JobRunner(state, { ...DEFAULT_TIMINGS, ...opts.buildTimings }, state.provisionerDaemons);
   const knobs = new Knobs(jobs);
   const counters = new Counters();
   const adminToken = await applySeed(state, seed, opts.adminToken);
 
   const context: AppContext = { state, jobs, knobs, counters, buildVersion: FAKE_CODER_VERSION, url: '' };
-  const routes = [...deploymentRoutes, ...userRoutes, ...fileRoutes, ...templateRoutes, ...templateVersionRoutes, ...workspaceRoutes];
+  const deployment = state.edition === 'agpl' ? deploymentRoutes.filter((r) => !r.enterprise) : deploymentRoutes;
+  const routes = [...deployment, ...userRoutes, ...fileRoutes, ...templateRoutes, ...templateVersionRoutes, ...workspaceRoutes];
   const app = createApp(context, routes, { log: opts.log });
   const handle = app.callback();
   const server = createServer((req, res) => {

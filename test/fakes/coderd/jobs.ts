@@ -1,9 +1,12 @@
 // The fake provisioner: every queued job goes pending → running → done on
 // timers, so clients must poll exactly as they would against real coderd.
-// Jobs run in parallel (an unlimited pool of provisioners), queue_position stays 0.
+// By default the pool of provisioner daemons is unlimited (queue_position stays 0);
+// with `daemons` set, extra jobs wait pending in a queue (queue_position 1, 2, ...).
 import type { JobControl, JobFailRule } from './knobs.ts';
+import { endLogs, startLogs } from './logs.ts';
 import { jobStatus, now } from './state.ts';
 import type { JobRecord, State } from './state.ts';
+import { BUILD_ERROR } from './tar.ts';
 
 /** Time each job spends in each phase. */
 export interface BuildTimings {
@@ -21,37 +24,46 @@ interface CountedFailure {
 export class JobRunner implements JobControl {
   private readonly state: State;
   private readonly timings: BuildTimings;
+  /** Concurrent jobs (provisioner daemons); Infinity = never queue. */
+  readonly daemons: number;
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Jobs holding a daemon: picked up (pending, then running) and not completed. */
+  private readonly busy = new Set<string>();
   private failures: CountedFailure[] = [];
   private held = false;
   private closed = false;
 
-  constructor(state: State, timings: BuildTimings) {
+  constructor(state: State, timings: BuildTimings, daemons = Infinity) {
     this.state = state;
     this.timings = timings;
+    this.daemons = daemons;
   }
 
   get paused(): boolean {
     return this.held;
   }
 
-  /** Starts moving a freshly created job. */
+  /** Starts moving a freshly created job (it waits in the queue while every daemon is busy). */
   enqueue(job: JobRecord): void {
-    this.schedule(job);
+    this.state.jobQueue.push(job.id);
+    this.pump();
   }
 
   pause(): void {
     this.held = true;
-    this.clearTimers();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
   }
 
-  /** Restarts the current phase of every unfinished job. */
+  /** Restarts the current phase of every job holding a daemon, then hands free daemons to queued jobs. */
   resume(): void {
     if (!this.held) return;
     this.held = false;
-    for (const job of this.state.jobs.values()) {
-      if (job.completed_at === null) this.schedule(job);
+    for (const id of this.busy) {
+      const job = this.state.jobs.get(id);
+      if (job && job.completed_at === null) this.schedule(job);
     }
+    this.pump();
   }
 
   failNext(rule: JobFailRule): void {
@@ -62,15 +74,50 @@ export class JobRunner implements JobControl {
     this.failures = [];
   }
 
-  /** Forgets timers of jobs that no longer exist (after a state reset). */
+  /** Forgets timers and daemons of jobs that no longer exist (after a state reset). */
   clearTimers(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.busy.clear();
   }
 
   close(): void {
     this.closed = true;
     this.clearTimers();
+  }
+
+  /**
+   * coderd's cancel: a job no daemon has started is canceled at once (canceled_at =
+   * completed_at); a running one is `canceling` until its running phase ends, then a
+   * workspace build fails (terraform interrupted: `terraform apply: exit status 1`) and
+   * an import ends canceled.
+   */
+  cancel(job: JobRecord): void {
+    const t = now();
+    job.canceled_at = t;
+    job.updated_at = t;
+    if (job.started_at !== null) return;
+    const queued = this.state.jobQueue.indexOf(job.id);
+    if (queued >= 0) this.state.jobQueue.splice(queued, 1);
+    const timer = this.timers.get(job.id);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(job.id);
+    job.completed_at = t;
+    if (job.type === 'workspace_build') this.finishBuild(job, t);
+    if (this.busy.delete(job.id)) this.pump();
+  }
+
+  /** Hands free daemons to the oldest queued jobs. */
+  private pump(): void {
+    if (this.closed) return;
+    while (this.busy.size < this.daemons) {
+      const id = this.state.jobQueue.shift();
+      if (id === undefined) return;
+      const job = this.state.jobs.get(id);
+      if (!job || job.completed_at !== null) continue;
+      this.busy.add(id);
+      this.schedule(job);
+    }
   }
 
   private schedule(job: JobRecord): void {
@@ -91,6 +138,7 @@ export class JobRunner implements JobControl {
     if (job.started_at === null) {
       job.started_at = now();
       job.updated_at = job.started_at;
+      this.state.appendLogs(job.id, startLogs());
       this.schedule(job);
       return;
     }
@@ -99,10 +147,20 @@ export class JobRunner implements JobControl {
 
   private complete(job: JobRecord): void {
     const t = now();
+    const canceled = job.canceled_at !== null;
     job.completed_at = t;
     job.updated_at = t;
-    job.error = this.injectedError(job) ?? job.planned_error ?? '';
+    if (canceled) job.error = job.type === 'workspace_build' ? BUILD_ERROR : '';
+    else job.error = this.injectedError(job) ?? job.planned_failure?.error ?? '';
+    const build = job.build_id ? this.state.builds.get(job.build_id) : undefined;
+    this.state.appendLogs(job.id, endLogs(job, build?.transition ?? null, job.error, canceled));
     if (job.type === 'workspace_build') this.finishBuild(job, t);
+    else if (job.version_id) {
+      const version = this.state.versions.get(job.version_id);
+      if (version) version.updated_at = t;
+    }
+    this.busy.delete(job.id);
+    this.pump();
   }
 
   private injectedError(job: JobRecord): string | null {

@@ -66,7 +66,7 @@ export class SearchTerms {
   /** Rejects unknown keys and any recorded problem (parser.ErrorExcessParams). */
   finish(message: string): void {
     for (const key of this.values.keys()) {
-      if (!this.used.has(key)) this.errors.push({ field: key, detail: `Query param "${key}" is not a valid query param` });
+      if (!this.used.has(key)) this.errors.push({ field: key, detail: `"${key}" is not a valid query param` });
     }
     if (this.errors.length > 0) throw new ApiError(400, message, { validations: this.errors });
   }

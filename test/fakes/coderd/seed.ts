@@ -1,8 +1,9 @@
 // Seed data: a plain JSON-able description of a deployment, applied to a
 // fresh State with every object already in its final state (no pending jobs).
 import type { WorkspaceTransition } from '../../../pkg/coder/types.ts';
-import type { State, UserRecord } from './state.ts';
-import { buildFailure, importFailure, packTar, readme } from './tar.ts';
+import { endLogs, startLogs } from './logs.ts';
+import type { JobRecord, State, UserRecord } from './state.ts';
+import { BUILD_ERROR, buildFailure, importFailure, packTar, readme } from './tar.ts';
 
 export interface SeedOrg {
   name: string;
@@ -197,6 +198,12 @@ export function parseSeed(value: unknown): Seed {
   return seed;
 }
 
+/** Finishes a seeded job at once, with the log a job that ran would have left. */
+function finishSeeded(state: State, job: JobRecord, transition: WorkspaceTransition | null, error: string | null): void {
+  state.finishJob(job, error);
+  state.appendLogs(job.id, [...startLogs(), ...endLogs(job, transition, job.error, false)]);
+}
+
 const ADMIN_TOKEN_LIFETIME_S = 365 * 24 * 3600;
 
 /**
@@ -204,7 +211,7 @@ const ADMIN_TOKEN_LIFETIME_S = 365 * 24 * 3600;
  * no owner); `adminToken` fixes its value.
  */
 export async function applySeed(state: State, seed: Seed, adminToken?: string): Promise<string> {
-  const orgs = seed.orgs.length > 0 ? seed.orgs : [{ name: 'coder', display_name: 'Coder', default: true }];
+  const orgs = seed.orgs.length > 0 ? seed.orgs : [{ name: 'coder', display_name: 'Coder', description: 'Builtin default organization.', default: true }];
   const defaultName = (orgs.find((o) => o.default) ?? orgs[0])?.name;
   for (const o of orgs) state.createOrg({ ...o, is_default: o.name === defaultName });
   const orgId = (name: string): string => state.orgByParam(name)?.id ?? fail(`unknown org "${name}"`);
@@ -243,10 +250,10 @@ export async function applySeed(state: State, seed: Seed, adminToken?: string): 
       provisioner: 'terraform',
       tags: null,
       readme: readme(entries),
-      importError: null,
-      buildError: buildFailure(entries),
+      importFailure: importFailure(entries),
+      buildFailure: buildFailure(entries),
     });
-    state.finishJob(state.jobOf(version), importFailure(entries));
+    finishSeeded(state, state.jobOf(version), null, state.jobOf(version).planned_failure?.error ?? null);
     state.createTemplate({
       organization_id: organizationId,
       name: t.name,
@@ -277,7 +284,7 @@ export async function applySeed(state: State, seed: Seed, adminToken?: string): 
     const transitions: WorkspaceTransition[] = w.state === 'stopped' ? ['start', 'stop'] : ['start'];
     for (const transition of transitions) {
       const build = state.createBuild(workspace, { versionId: template.active_version_id, transition, initiatorId: owner.id, reason: 'initiator' });
-      state.finishJob(state.jobOf(build), w.state === 'failed' ? 'terraform apply: exit status 1' : null);
+      finishSeeded(state, state.jobOf(build), transition, w.state === 'failed' ? BUILD_ERROR : null);
       if (transition === 'start' && w.state === 'running' && workspace.ttl_ms !== null) {
         build.deadline = new Date(Date.now() + workspace.ttl_ms).toISOString();
       }

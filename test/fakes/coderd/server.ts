@@ -45,6 +45,8 @@ export interface Route {
   path: string;
   /** Served without a session token. */
   public?: boolean;
+  /** Only in the enterprise edition (an AGPL Coder answers 404 "Route not found."). */
+  enterprise?: boolean;
   handler: (req: Req) => Reply | Promise<Reply>;
 }
 

@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type {
   Organization,
+  ProvisionerJobLog,
   ProvisionerJobStatus,
   Template,
   Time,
@@ -86,7 +87,13 @@ export interface VersionRecord {
   created_by: string;
   archived: boolean;
   /** Set when the archive contains the `coder-fake:fail-build` marker: every build with this version fails. */
-  build_error: string | null;
+  build_failure: PlannedFailure | null;
+}
+
+/** Why a job will fail when it completes: `job.error`, and the source line its log quotes (fail markers). */
+export interface PlannedFailure {
+  error: string;
+  source?: { file: string; lineNo: number; line: string };
 }
 
 export type JobType = 'template_version_import' | 'workspace_build';
@@ -107,8 +114,8 @@ export interface JobRecord {
   type: JobType;
   version_id: string | null;
   build_id: string | null;
-  /** Error the job will fail with when it completes (fail markers); null = succeed. */
-  planned_error: string | null;
+  /** How the job will fail when it completes (fail markers); null = succeed. */
+  planned_failure: PlannedFailure | null;
 }
 
 export interface WorkspaceRecord {
@@ -210,8 +217,8 @@ export interface NewVersion {
   provisioner: 'terraform' | 'echo';
   tags: Record<string, string> | null;
   readme: string;
-  importError: string | null;
-  buildError: string | null;
+  importFailure: PlannedFailure | null;
+  buildFailure: PlannedFailure | null;
 }
 
 export type NewTemplate = Partial<Omit<TemplateRecord, 'id' | 'created_at' | 'updated_at' | 'deleted'>> &
@@ -244,6 +251,10 @@ export class Table<K, V> extends Map<K, V> {
 /** The whole mutable state of one fake deployment. */
 export class State {
   deploymentId = randomUUID();
+  /** Which Coder build the fake answers as (startFakeCoder's `edition`); kept across reset(). */
+  edition: 'agpl' | 'enterprise' = 'enterprise';
+  /** Concurrent provisioner jobs (startFakeCoder's `provisionerDaemons`); Infinity = never queue. */
+  provisionerDaemons = Infinity;
   /** Id of the built-in provisioner daemon that "runs" every job. */
   readonly provisionerId = randomUUID();
   readonly orgs = new Table<string, Organization>();
@@ -256,7 +267,12 @@ export class State {
   readonly workspaces = new Table<string, WorkspaceRecord>();
   readonly builds = new Table<string, BuildRecord>();
   readonly licenses = new Table<number, LicenseRecord>();
+  /** Provisioner job logs by job ID; IDs are one sequence across jobs, like coderd's. */
+  readonly jobLogs = new Map<string, ProvisionerJobLog[]>();
+  /** Pending jobs waiting for a free provisioner daemon, oldest first (queue_position is 1 + the index). */
+  readonly jobQueue: string[] = [];
   private nextLicenseId = 1;
+  private nextLogId = 1;
   /** Workspace ID → its newest build: listing thousands of workspaces must not scan every build for each. */
   private readonly latestBuilds = new Map<string, BuildRecord>();
 
@@ -267,7 +283,10 @@ export class State {
     }
     this.licenses.clear();
     this.latestBuilds.clear();
+    this.jobLogs.clear();
+    this.jobQueue.length = 0;
     this.nextLicenseId = 1;
+    this.nextLogId = 1;
   }
 
   // ---- organizations ----
@@ -396,7 +415,7 @@ export class State {
     fileId: string;
     provisioner: 'terraform' | 'echo';
     tags: Record<string, string>;
-    plannedError: string | null;
+    plannedFailure: PlannedFailure | null;
   }): JobRecord {
     const t = now();
     const job: JobRecord = {
@@ -415,10 +434,19 @@ export class State {
       type: input.type,
       version_id: null,
       build_id: null,
-      planned_error: input.plannedError,
+      planned_failure: input.plannedFailure,
     };
     this.jobs.set(job.id, job);
     return job;
+  }
+
+  /** Appends lines to a job's log, stamped now. */
+  appendLogs(jobId: string, lines: readonly Omit<ProvisionerJobLog, 'id' | 'created_at'>[]): void {
+    if (lines.length === 0) return;
+    const log = this.jobLogs.get(jobId) ?? [];
+    const t = now();
+    for (const line of lines) log.push({ id: this.nextLogId++, created_at: t, ...line });
+    this.jobLogs.set(jobId, log);
   }
 
   /** Marks a job finished right away (seeding). */
@@ -439,7 +467,7 @@ export class State {
       fileId: input.fileId,
       provisioner: input.provisioner,
       tags,
-      plannedError: input.importError,
+      plannedFailure: input.importFailure,
     });
     const t = job.created_at;
     const version: VersionRecord = {
@@ -454,7 +482,7 @@ export class State {
       readme: input.readme,
       created_by: input.createdBy,
       archived: false,
-      build_error: input.buildError,
+      build_failure: input.buildFailure,
     };
     job.version_id = version.id;
     this.versions.set(version.id, version);
@@ -556,7 +584,7 @@ export class State {
       fileId: versionJob.file_id,
       provisioner: template?.provisioner ?? 'terraform',
       tags: normalizeTags(versionJob.tags, workspace.owner_id),
-      plannedError: version.build_error,
+      plannedFailure: version.build_failure,
     });
     const previous = this.latestBuild(workspace.id);
     const build: BuildRecord = {

@@ -1,6 +1,7 @@
 // Template archives. Uploaded tars are really unpacked so tests can drive
 // import failures through file content, and seeded templates ship real tars.
 import { extract, pack } from 'tar-stream';
+import type { PlannedFailure } from './state.ts';
 
 export interface ArchiveEntry {
   name: string;
@@ -49,32 +50,39 @@ export const FAIL_BUILD_MARKER = 'coder-fake:fail-build';
 
 const IMPORT_RE = /coder-fake:fail(?!-build)/;
 
+/** What real Coder puts in `job.error` when terraform cannot even initialise the template (the detail is only in the log). */
+export const IMPORT_ERROR = 'template import init error: initialize terraform: exit status 1';
+/** What real Coder puts in `job.error` when `terraform apply` fails (or is interrupted by a cancel). */
+export const BUILD_ERROR = 'terraform apply: exit status 1';
+
+/** A marker line: the file, its 1-based line number, and the line as written. */
 export interface MarkerHit {
-  /** Error text for the job: names the file and line and quotes the marker line. */
-  error: string;
+  file: string;
+  lineNo: number;
+  line: string;
 }
 
-function findLine(entries: readonly ArchiveEntry[], matches: (line: string) => boolean): { file: string; lineNo: number; line: string } | null {
+function findLine(entries: readonly ArchiveEntry[], matches: (line: string) => boolean): MarkerHit | null {
   for (const entry of entries) {
     if (entry.type !== 'file') continue;
     const lines = entry.data.toString('utf8').split(/\r?\n/);
     const index = lines.findIndex(matches);
     const line = lines[index];
-    if (index >= 0 && line !== undefined) return { file: entry.name, lineNo: index + 1, line: line.trim() };
+    if (index >= 0 && line !== undefined) return { file: entry.name.replace(/^\.\//, ''), lineNo: index + 1, line };
   }
   return null;
 }
 
-/** `coder-fake:fail` anywhere in a file fails the template import. */
-export function importFailure(entries: readonly ArchiveEntry[]): string | null {
+/** `coder-fake:fail` anywhere in a file fails the template import, with real Coder's generic job.error. */
+export function importFailure(entries: readonly ArchiveEntry[]): PlannedFailure | null {
   const hit = findLine(entries, (line) => IMPORT_RE.test(line));
-  return hit ? `terraform plan: ${hit.file}:${hit.lineNo}: ${hit.line}` : null;
+  return hit ? { error: IMPORT_ERROR, source: hit } : null;
 }
 
 /** `coder-fake:fail-build` lets the import succeed but fails every workspace build. */
-export function buildFailure(entries: readonly ArchiveEntry[]): string | null {
+export function buildFailure(entries: readonly ArchiveEntry[]): PlannedFailure | null {
   const hit = findLine(entries, (line) => line.includes(FAIL_BUILD_MARKER));
-  return hit ? `terraform apply: ${hit.file}:${hit.lineNo}: ${hit.line}` : null;
+  return hit ? { error: BUILD_ERROR, source: hit } : null;
 }
 
 export function readme(entries: readonly ArchiveEntry[]): string {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CoderResponse, Organization, Template, TemplateVersion } from '../../../pkg/coder/types.ts';
+import type { CoderResponse, Organization, ProvisionerJobLog, Template, TemplateVersion } from '../../../pkg/coder/types.ts';
 import { FAIL_IMPORT_MARKER, packTar, readTar, startFakeCoder } from './index.ts';
 import type { FakeCoder } from './index.ts';
 import { Api, createVersion, uploadFiles, waitFor, waitForImport } from './testutil.ts';
@@ -72,12 +72,13 @@ describe('fake coderd: files and template versions', () => {
     expect(done.readme).toBe('# Hello\n');
   });
 
-  it('fails the import when a file contains the fail marker, quoting the line', async () => {
+  it('fails the import when a file contains the fail marker: a generic job.error, the line in the log', async () => {
     const created = await createVersion(api, coder.id, { 'main.tf': `resource "x" "y" {}\n# ${FAIL_IMPORT_MARKER}: broken provider\n` });
     const done = await waitForImport(api, created.id);
     expect(done.job.status).toBe('failed');
-    expect(done.job.error).toContain(`${FAIL_IMPORT_MARKER}: broken provider`);
-    expect(done.job.error).toContain('main.tf:2');
+    expect(done.job.error).toBe('template import init error: initialize terraform: exit status 1');
+    const errors = ((await api.get(`/templateversions/${created.id}/logs`)).body as ProvisionerJobLog[]).filter((l) => l.log_level === 'error').map((l) => l.output);
+    expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(/^Error: /), '  on main.tf line 2:', `   2: # ${FAIL_IMPORT_MARKER}: broken provider`]));
   });
 
   it('fails imports on demand with failNextJobs', async () => {

@@ -120,13 +120,19 @@ export function parsePagination(query: URLSearchParams): Pagination {
   const nonNegative = (field: string): number => {
     const raw = query.get(field);
     if (raw === null || raw === '') return 0;
-    if (!/^-?\d+$/.test(raw)) {
-      validations.push({ field, detail: `Query param "${field}" must be a valid integer: strconv.ParseInt: parsing "${raw}": invalid syntax` });
+    // strconv.ParseInt(raw, 10, 32), then a sign check.
+    const prefix = `Query param "${field}" must be a valid 32-bit positive integer: `;
+    if (!/^[+-]?\d+$/.test(raw)) {
+      validations.push({ field, detail: `${prefix}strconv.ParseInt: parsing "${raw}": invalid syntax` });
       return 0;
     }
     const n = Number(raw);
-    if (n < 0 || n > 2147483647) {
-      validations.push({ field, detail: `Query param "${field}" must be a valid 32-bit positive integer` });
+    if (n < -2147483648 || n > 2147483647) {
+      validations.push({ field, detail: `${prefix}strconv.ParseInt: parsing "${raw}": value out of range` });
+      return 0;
+    }
+    if (n < 0) {
+      validations.push({ field, detail: `${prefix}value is negative` });
       return 0;
     }
     return n;

@@ -25,7 +25,8 @@ export function userView(user: UserRecord): User {
     id: user.id,
     username: user.username,
     name: user.name,
-    avatar_url: user.avatar_url,
+    // omitempty in codersdk.User: absent, not "", for a user without an avatar.
+    ...(user.avatar_url !== '' ? { avatar_url: user.avatar_url } : {}),
     email: user.email,
     created_at: user.created_at,
     updated_at: user.updated_at,
@@ -61,47 +62,44 @@ export function templateView(state: State, t: TemplateRecord): Template {
     },
     deprecated: t.deprecation_message !== '',
     created_by_name: usernameOf(state, t.created_by_id),
+    // AGPL Coder cannot restrict port sharing and reports every template's level as public.
+    max_port_share_level: state.edition === 'agpl' ? 'public' : t.max_port_share_level,
     autostop_requirement: { days_of_week: [...t.autostop_requirement.days_of_week], weeks: t.autostop_requirement.weeks },
     autostart_requirement: { days_of_week: [...t.autostart_requirement.days_of_week] },
   };
 }
 
-export function jobView(state: State, job: JobRecord): ProvisionerJob {
+/** How a response renders: `created` is the answer to the POST that made the object. */
+export interface ViewOptions {
+  created?: boolean;
+}
+
+/**
+ * A provisioner job as coderd embeds it in versions and builds: `metadata` is left empty there
+ * (coderd fills it only for its provisioner-job list endpoints), and queue_position/queue_size are
+ * 0 in the creating POST's answer even for a job that will queue.
+ */
+export function jobView(state: State, job: JobRecord, o: ViewOptions = {}): ProvisionerJob {
   const status = jobStatus(job);
-  const version = job.version_id ? state.versions.get(job.version_id) : undefined;
-  const build = job.build_id ? state.builds.get(job.build_id) : undefined;
-  const workspace = build ? state.workspaces.get(build.workspace_id) : undefined;
-  const buildVersion = build ? state.versions.get(build.template_version_id) : undefined;
-  const metaVersion = version ?? buildVersion;
-  const templateId = metaVersion?.template_id ?? workspace?.template_id ?? null;
-  const template = templateId ? state.templates.get(templateId) : undefined;
+  const queued = status === 'pending' && !o.created ? state.jobQueue.indexOf(job.id) : -1;
   const view: ProvisionerJob = {
     id: job.id,
     created_at: job.created_at,
     status,
     file_id: job.file_id,
     tags: { ...job.tags },
-    queue_position: 0,
-    queue_size: 0,
+    queue_position: queued + 1,
+    queue_size: queued >= 0 ? state.jobQueue.length : 0,
     organization_id: job.organization_id,
     initiator_id: job.initiator_id,
     input: job.type === 'template_version_import' ? { template_version_id: job.version_id ?? ZERO_UUID } : { workspace_build_id: job.build_id ?? ZERO_UUID },
     type: job.type,
-    available_workers: [state.provisionerId],
-    metadata: {
-      template_version_name: metaVersion?.name ?? '',
-      template_id: template?.id ?? ZERO_UUID,
-      template_name: template?.name ?? '',
-      template_display_name: template?.display_name ?? '',
-      template_icon: template?.icon ?? '',
-      ...(workspace ? { workspace_id: workspace.id, workspace_name: workspace.name } : {}),
-    },
+    metadata: { template_version_name: '', template_id: ZERO_UUID, template_name: '', template_display_name: '', template_icon: '' },
     logs_overflowed: false,
   };
   if (job.started_at !== null) {
     view.started_at = job.started_at;
     view.worker_id = state.provisionerId;
-    view.worker_name = 'fake-provisioner';
   }
   if (job.completed_at !== null) view.completed_at = job.completed_at;
   if (job.canceled_at !== null) view.canceled_at = job.canceled_at;
@@ -109,7 +107,13 @@ export function jobView(state: State, job: JobRecord): ProvisionerJob {
   return view;
 }
 
-export function versionView(state: State, v: VersionRecord): TemplateVersion {
+/** coderd answers matched_provisioners only when it creates a job: the daemons that could take it. */
+function matchedProvisioners(state: State): { count: number; available: number; most_recently_seen: string } {
+  const daemons = Number.isFinite(state.provisionerDaemons) ? state.provisionerDaemons : 1;
+  return { count: daemons, available: daemons, most_recently_seen: new Date().toISOString() };
+}
+
+export function versionView(state: State, v: VersionRecord, o: ViewOptions = {}): TemplateVersion {
   const creator = state.users.get(v.created_by);
   return {
     id: v.id,
@@ -119,21 +123,30 @@ export function versionView(state: State, v: VersionRecord): TemplateVersion {
     updated_at: v.updated_at,
     name: v.name,
     message: v.message,
-    job: jobView(state, state.jobOf(v)),
+    job: jobView(state, state.jobOf(v), o),
     readme: v.readme,
-    created_by: { id: v.created_by, username: creator?.username ?? '', name: creator?.name ?? '', avatar_url: creator?.avatar_url ?? '' },
+    created_by: {
+      id: v.created_by,
+      username: creator?.username ?? '',
+      name: creator?.name ?? '',
+      ...(creator?.avatar_url ? { avatar_url: creator.avatar_url } : {}),
+    },
     archived: v.archived,
-    warnings: [],
-    matched_provisioners: { count: 1, available: 1, most_recently_seen: new Date().toISOString() },
+    ...(o.created ? { matched_provisioners: matchedProvisioners(state) } : {}),
     has_external_agent: false,
   };
 }
 
-export function buildView(state: State, b: BuildRecord): WorkspaceBuild {
+/**
+ * A workspace build. matched_provisioners is the daemons that could take it in the creating
+ * POST's answer and zeros afterwards; has_ai_task/has_external_agent appear once a job that
+ * ran completes without error (coderd sets them then).
+ */
+export function buildView(state: State, b: BuildRecord, o: ViewOptions = {}): WorkspaceBuild {
   const workspace = state.workspaces.get(b.workspace_id);
   const owner = workspace ? state.users.get(workspace.owner_id) : undefined;
   const job = state.jobOf(b);
-  return {
+  const view: WorkspaceBuild & Record<string, unknown> = {
     id: b.id,
     created_at: b.created_at,
     updated_at: b.updated_at,
@@ -141,32 +154,38 @@ export function buildView(state: State, b: BuildRecord): WorkspaceBuild {
     workspace_name: workspace?.name ?? '',
     workspace_owner_id: workspace?.owner_id ?? ZERO_UUID,
     workspace_owner_name: owner?.username ?? '',
-    workspace_owner_avatar_url: owner?.avatar_url ?? '',
+    ...(owner?.avatar_url ? { workspace_owner_avatar_url: owner.avatar_url } : {}),
     template_version_id: b.template_version_id,
     template_version_name: state.versions.get(b.template_version_id)?.name ?? '',
     build_number: b.build_number,
     transition: b.transition,
     initiator_id: b.initiator_id,
     initiator_name: usernameOf(state, b.initiator_id),
-    job: jobView(state, job),
+    job: jobView(state, job, o),
     reason: b.reason,
     resources: [],
     deadline: b.deadline,
     max_deadline: b.max_deadline,
     status: workspaceStatus(jobStatus(job), b.transition),
     daily_cost: 0,
+    matched_provisioners: o.created ? matchedProvisioners(state) : { count: 0, available: 0, most_recently_seen: null },
     template_version_preset_id: null,
   };
+  if (job.completed_at !== null && job.started_at !== null && job.error === '') {
+    view.has_ai_task = false;
+    view.has_external_agent = false;
+  }
+  return view;
 }
 
 /** Renders a workspace; `requesterId` decides `favorite` like coderd. */
-export function workspaceView(state: State, w: WorkspaceRecord, requesterId: string): Workspace {
+export function workspaceView(state: State, w: WorkspaceRecord, requesterId: string, o: ViewOptions = {}): Workspace {
   const owner = state.users.get(w.owner_id);
   const org = orgOf(state, w.organization_id);
   const template = state.templates.get(w.template_id);
   const latest = state.latestBuild(w.id);
   if (!latest) throw new Error(`fake coderd: workspace ${w.id} has no build`);
-  const build = buildView(state, latest);
+  const build = buildView(state, latest, o);
   const view: Workspace = {
     id: w.id,
     created_at: w.created_at,

@@ -19,13 +19,15 @@ export const FEATURE_NAMES = [
 function buildInfo(req: Req): Reply {
   const { url, buildVersion, state } = req.app;
   const body: BuildInfoResponse = {
-    external_url: url,
+    // buildinfo.ExternalURL(): the commit's page, or the repository for a build without one.
+    external_url: 'https://github.com/coder/coder',
     version: buildVersion,
     dashboard_url: url,
     telemetry: false,
     workspace_proxy: false,
-    agent_api_version: '2.0',
-    provisioner_api_version: '1.13',
+    // What v2.30.0 reports (proto versions of the agent and provisioner APIs).
+    agent_api_version: '1.0',
+    provisioner_api_version: '1.14',
     upgrade_message: '',
     deployment_id: state.deploymentId,
   };
@@ -119,10 +121,10 @@ function getOrg(req: Req): Reply {
 
 export const deploymentRoutes: Route[] = [
   { method: 'GET', path: '/buildinfo', public: true, handler: buildInfo },
-  { method: 'GET', path: '/entitlements', public: true, handler: getEntitlements },
-  { method: 'GET', path: '/licenses', handler: listLicenses },
-  { method: 'POST', path: '/licenses', handler: postLicense },
-  { method: 'DELETE', path: '/licenses/{id}', handler: deleteLicense },
+  { method: 'GET', path: '/entitlements', public: true, enterprise: true, handler: getEntitlements },
+  { method: 'GET', path: '/licenses', enterprise: true, handler: listLicenses },
+  { method: 'POST', path: '/licenses', enterprise: true, handler: postLicense },
+  { method: 'DELETE', path: '/licenses/{id}', enterprise: true, handler: deleteLicense },
   { method: 'GET', path: '/organizations', handler: listOrgs },
   { method: 'GET', path: '/organizations/{organization}', handler: getOrg },
 ];

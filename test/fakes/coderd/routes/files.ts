@@ -10,6 +10,8 @@ import { readZip, writeZip } from '../zip.ts';
 export const MAX_FILE_BYTES = 100 * 1024 * 1024;
 export const TAR_TYPE = 'application/x-tar';
 export const ZIP_TYPE = 'application/zip';
+/** Both are converted to tar on upload (Windows names zips application/x-zip-compressed). */
+const ZIP_TYPES = [ZIP_TYPE, 'application/x-zip-compressed'];
 
 async function postFile(req: Req): Promise<Reply> {
   const { user } = req.actor;
@@ -21,12 +23,12 @@ async function postFile(req: Req): Promise<Reply> {
     };
   }
   const contentType = req.header('content-type') ?? '';
-  if (contentType !== TAR_TYPE && contentType !== ZIP_TYPE) {
+  if (contentType !== TAR_TYPE && !ZIP_TYPES.includes(contentType)) {
     throw badRequest(`Unsupported content type header "${contentType}".`);
   }
   let data = await req.raw(MAX_FILE_BYTES);
   if (data === null) throw badRequest('Failed to read file from request.', undefined, 'http: request body too large');
-  if (contentType === ZIP_TYPE) {
+  if (ZIP_TYPES.includes(contentType)) {
     try {
       const files = readZip(data).filter((e) => e.type === 'file');
       data = await packTar(Object.fromEntries(files.map((e) => [e.name, e.data])));

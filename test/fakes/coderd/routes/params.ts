@@ -9,7 +9,7 @@ import { parseUUIDParam } from '../validate.ts';
 
 export function userParam(req: Req, name = 'user'): UserRecord {
   const user = req.app.state.userByParam(req.param(name), req.actor.user);
-  if (!user) throw new ApiError(400, '"user" must be an existing uuid or username.');
+  if (!user) throw new ApiError(400, '"user" must be an existing uuid or username.', { detail: `queried user="${req.param(name)}"` });
   return user;
 }
 

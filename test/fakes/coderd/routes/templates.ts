@@ -18,6 +18,21 @@ const CORS_BEHAVIORS = ['simple', 'passthru'] as const;
 const MAX_AUTOSTOP_WEEKS = 16;
 const MIN_TTL_MS = 60_000;
 
+const PORT_SHARING_ENTERPRISE = 'Restricting port sharing level is an enterprise feature that is not enabled.';
+
+/** What an AGPL Coder stores for the enterprise-only scheduling settings, whatever was asked. */
+const AGPL_SCHEDULING = {
+  failure_ttl_ms: 0,
+  time_til_dormant_ms: 0,
+  time_til_dormant_autodelete_ms: 0,
+  require_active_version: false,
+  deprecation_message: '',
+  autostop_requirement: { days_of_week: [], weeks: 1 },
+  autostart_requirement: { days_of_week: [...WEEKDAYS] },
+  allow_user_autostart: true,
+  allow_user_autostop: true,
+} satisfies Partial<TemplateRecord>;
+
 function requireTemplateAdmin(req: Req): void {
   if (!canManageTemplates(req.actor.user)) throw forbidden();
 }
@@ -164,6 +179,7 @@ async function createTemplate(req: Req): Promise<Reply> {
   if (!oneOf(PORT_SHARE_LEVELS, portShare)) problems.push({ field: 'max_port_share_level', detail: `invalid port share level "${portShare}"` });
   const cors = body.str('cors_behavior') ?? 'simple';
   if (!oneOf(CORS_BEHAVIORS, cors)) problems.push({ field: 'cors_behavior', detail: `invalid cors behavior "${cors}"` });
+  if (state.edition === 'agpl' && body.has('max_port_share_level')) problems.push({ field: 'max_port_share_level', detail: PORT_SHARING_ENTERPRISE });
   if (problems.length > 0 || !oneOf(PORT_SHARE_LEVELS, portShare) || !oneOf(CORS_BEHAVIORS, cors)) {
     throw badRequest('Invalid create template request.', problems);
   }
@@ -192,6 +208,7 @@ async function createTemplate(req: Req): Promise<Reply> {
     cors_behavior: cors,
     use_classic_parameter_flow: body.bool('template_use_classic_parameter_flow') ?? false,
   });
+  if (state.edition === 'agpl') Object.assign(template, structuredClone(AGPL_SCHEDULING));
   return { status: 201, json: templateView(state, template) };
 }
 
@@ -265,10 +282,17 @@ async function patchTemplate(req: Req): Promise<Reply> {
   if (portShare !== undefined && !oneOf(PORT_SHARE_LEVELS, portShare)) problems.push({ field: 'max_port_share_level', detail: `invalid port share level "${portShare}"` });
   const cors = body.str('cors_behavior');
   if (cors !== undefined && !oneOf(CORS_BEHAVIORS, cors)) problems.push({ field: 'cors_behavior', detail: `invalid cors behavior "${cors}"` });
+  const agpl = state.edition === 'agpl';
+  // coderd's typo: the field is reported as max_port_sharing_level.
+  if (agpl && portShare !== undefined && portShare !== 'public') problems.push({ field: 'max_port_sharing_level', detail: PORT_SHARING_ENTERPRISE });
   if (problems.length > 0) throw badRequest('Invalid request to update template metadata!', problems);
 
   const next = resolvePatch(template, body);
+  // AGPL shows every level as public, so a client sending back what it read changes nothing.
+  if (agpl) next.max_port_share_level = template.max_port_share_level;
   if (sameTemplate(next, template)) return { status: 304 };
+  // AGPL's template schedule store keeps none of the enterprise settings (the PATCH still answers 200).
+  if (agpl) Object.assign(next, Object.fromEntries(Object.keys(AGPL_SCHEDULING).map((k) => [k, template[k as keyof typeof AGPL_SCHEDULING]])));
   const clash = state.templateByName(template.organization_id, next.name);
   if (clash && clash.id !== template.id) {
     throw new ApiError(409, `Template with name "${next.name}" already exists.`, {

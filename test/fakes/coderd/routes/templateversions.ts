@@ -2,13 +2,15 @@
 // uploaded archive is unpacked at creation so fail markers decide the outcome.
 import type { ValidationError } from '../../../../pkg/coder/types.ts';
 import { canManageTemplates } from '../auth.ts';
-import { ApiError, badRequest, forbidden, tagFailure, validationFailed } from '../errors.ts';
+import { ApiError, badRequest, forbidden, notFound, tagFailure, validationFailed } from '../errors.ts';
 import { randomName } from '../random.ts';
 import type { Reply, Req, Route } from '../server.ts';
 import { buildFailure, importFailure, readTar, readme } from '../tar.ts';
 import type { ArchiveEntry } from '../tar.ts';
+import type { PlannedFailure } from '../state.ts';
 import { versionView } from '../views.ts';
 import { paginate, parseBoolParam, parsePagination, versionNameValid } from '../validate.ts';
+import { cancelJob, jobLogs } from './jobs.ts';
 import { orgParam, templateParam, versionParam } from './params.ts';
 
 const MAX_MESSAGE_BYTES = 1 << 20;
@@ -54,11 +56,11 @@ async function createVersion(req: Req): Promise<Reply> {
   if (!file) throw new ApiError(404, 'File not found.');
 
   let entries: ArchiveEntry[] = [];
-  let unpackError: string | null = null;
+  let unpackError: PlannedFailure | null = null;
   try {
     entries = await readTar(file.data);
   } catch (err) {
-    unpackError = `unpack archive: ${err instanceof Error ? err.message : String(err)}`;
+    unpackError = { error: `unpack archive: ${err instanceof Error ? err.message : String(err)}` };
   }
   const version = state.createVersion({
     organizationId: org.id,
@@ -70,11 +72,11 @@ async function createVersion(req: Req): Promise<Reply> {
     provisioner,
     tags,
     readme: readme(entries),
-    importError: unpackError ?? importFailure(entries),
-    buildError: buildFailure(entries),
+    importFailure: unpackError ?? importFailure(entries),
+    buildFailure: buildFailure(entries),
   });
   jobs.enqueue(state.jobOf(version));
-  return { status: 201, json: versionView(state, version) };
+  return { status: 201, json: versionView(state, version, { created: true }) };
 }
 
 function getVersion(req: Req): Reply {
@@ -99,7 +101,15 @@ function getVersionByName(req: Req): Reply {
   return { status: 200, json: versionView(state, version) };
 }
 
+function cancelVersion(req: Req): Reply {
+  const version = versionParam(req);
+  if (!canManageTemplates(req.actor.user)) throw notFound();
+  return cancelJob(req, req.app.state.jobOf(version));
+}
+
 export const templateVersionRoutes: Route[] = [
+  { method: 'GET', path: '/templateversions/{templateversion}/logs', handler: (req) => jobLogs(req, req.app.state.jobOf(versionParam(req))) },
+  { method: 'PATCH', path: '/templateversions/{templateversion}/cancel', handler: cancelVersion },
   { method: 'POST', path: '/organizations/{organization}/templateversions', handler: createVersion },
   { method: 'GET', path: '/templateversions/{templateversion}', handler: getVersion },
   { method: 'GET', path: '/templates/{template}/versions', handler: listVersions },

@@ -66,7 +66,7 @@ async function postFirstUser(req: Req): Promise<Reply> {
   if (state.users.size > 0) throw new ApiError(409, 'The initial user has already been created.');
   const fields = checkUserFields(await req.json(), true);
   checkPassword(fields.password);
-  const org = state.defaultOrg() ?? state.createOrg({ name: 'coder', display_name: 'Coder', is_default: true });
+  const org = state.defaultOrg() ?? state.createOrg({ name: 'coder', display_name: 'Coder', description: 'Builtin default organization.', is_default: true });
   const user = state.createUser({ ...fields, login_type: 'password', roles: ['owner'], organization_ids: [org.id] });
   return { status: 201, json: { user_id: user.id, organization_id: org.id } };
 }

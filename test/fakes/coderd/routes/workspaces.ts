@@ -10,6 +10,7 @@ import { isActive, jobStatus, workspaceStatus } from '../state.ts';
 import type { State, TemplateRecord, UserRecord, VersionRecord, WorkspaceRecord } from '../state.ts';
 import { buildView, workspaceView } from '../views.ts';
 import { nameValid, paginate, parseBoolParam, parsePagination, weeklyCronProblem } from '../validate.ts';
+import { cancelJob, jobLogs } from './jobs.ts';
 import { buildParam, orgParam, userParam, workspaceParam } from './params.ts';
 
 const TTL_MIN_MS = 60_000;
@@ -244,7 +245,7 @@ async function createWorkspace(req: Req, owner: UserRecord, org: Organization | 
   });
   const build = state.createBuild(workspace, { versionId: version.id, transition: 'start', initiatorId: actor.id, reason: 'initiator' });
   jobs.enqueue(state.jobOf(build));
-  return { status: 201, json: workspaceView(state, workspace, actor.id) };
+  return { status: 201, json: workspaceView(state, workspace, actor.id, { created: true }) };
 }
 
 async function postBuild(req: Req): Promise<Reply> {
@@ -302,7 +303,7 @@ async function postBuild(req: Req): Promise<Reply> {
     reason: wanted !== 'delete' && reason !== '' ? reason : 'initiator',
   });
   jobs.enqueue(state.jobOf(build));
-  return { status: 201, json: buildView(state, build) };
+  return { status: 201, json: buildView(state, build, { created: true }) };
 }
 
 function listBuilds(req: Req): Reply {
@@ -352,7 +353,22 @@ async function putAutostart(req: Req): Promise<Reply> {
   return { status: 204 };
 }
 
+/** Owners may always cancel; others only when the template allows it (verifyUserCanCancelWorkspaceBuilds). */
+function cancelBuild(req: Req): Reply {
+  const { state } = req.app;
+  const build = buildParam(req);
+  const workspace = state.workspaces.get(build.workspace_id);
+  const template = workspace ? state.templates.get(workspace.template_id) : undefined;
+  if (workspace && !canUpdateWorkspace(req.actor.user, workspace)) throw notFound();
+  if (!template?.allow_user_cancel_workspace_jobs && !req.actor.user.roles.includes('owner')) {
+    throw new ApiError(403, 'User is not allowed to cancel workspace builds. Owner role is required.');
+  }
+  return cancelJob(req, state.jobOf(build));
+}
+
 export const workspaceRoutes: Route[] = [
+  { method: 'GET', path: '/workspacebuilds/{workspacebuild}/logs', handler: (req) => jobLogs(req, req.app.state.jobOf(buildParam(req))) },
+  { method: 'PATCH', path: '/workspacebuilds/{workspacebuild}/cancel', handler: cancelBuild },
   { method: 'GET', path: '/workspaces', handler: listWorkspaces },
   { method: 'GET', path: '/workspaces/{workspace}', handler: getWorkspace },
   { method: 'GET', path: '/users/{user}/workspace/{workspacename}', handler: getWorkspaceByOwnerAndName },

@@ -1,0 +1,33 @@
+// What template versions and workspace builds share about their provisioner job: its log
+// (GET .../logs) and cancelling it (PATCH .../cancel), as coderd answers them.
+import { ApiError, badRequest } from '../errors.ts';
+import type { Reply, Req } from '../server.ts';
+import { jobStatus } from '../state.ts';
+import type { JobRecord } from '../state.ts';
+
+/** The job's log lines with an ID above `?after=` (coderd ignores `before` unless following, which the fake does not do). */
+export function jobLogs(req: Req, job: JobRecord): Reply {
+  const raw = req.query.get('after');
+  let after = 0;
+  if (raw !== null && raw !== '') {
+    if (!/^[+-]?\d+$/.test(raw)) {
+      throw badRequest('Query param "after" must be an integer.', [{ field: 'after', detail: 'Must be an integer' }]);
+    }
+    after = Number(raw);
+  }
+  const logs = req.app.state.jobLogs.get(job.id) ?? [];
+  return { status: 200, json: logs.filter((l) => l.id > after) };
+}
+
+/** coderd's checks, in its order, then the cancel itself (see JobRunner.cancel). */
+export function cancelJob(req: Req, job: JobRecord): Reply {
+  const expect = req.query.get('expect_status') ?? '';
+  if (expect !== '' && expect !== 'running' && expect !== 'pending') {
+    throw badRequest(`Invalid expect_status "${expect}". Only 'running' or 'pending' are allowed.`);
+  }
+  if (job.canceled_at !== null) throw badRequest('Job has already been marked as canceled!');
+  if (job.completed_at !== null) throw badRequest('Job has already completed!');
+  if (expect !== '' && jobStatus(job) !== expect) throw new ApiError(412, 'Job is not in the expected state.');
+  req.app.jobs.cancel(job);
+  return { status: 200, json: { message: 'Job has been marked as canceled...' } };
+}
