@@ -135,12 +135,15 @@ describe('CoderTemplate writes', () => {
     expect(reuse.status).toBe(400);
   });
 
-  it('fails a create whose build fails with 400 carrying the build error', async () => {
+  it("fails a create whose build fails with 400 carrying the build error and Terraform's diagnostic from the log", async () => {
     const res = await h.request('POST', TEMPLATES, { body: template('coder.broken', { 'main.tf': '# coder-fake:fail\n' }) });
     expect(res.status).toBe(400);
     expect(res.body.reason).toBe('BadRequest');
-    expect(res.body.message).toContain('build failed');
+    // Coder's job.error names the step; the log says what was wrong.
+    expect(res.body.message).toContain('build failed: template import init error: initialize terraform: exit status 1\nError: ');
+    expect(res.body.message).toContain('on main.tf line 1');
     expect(res.body.message).toContain('coder-fake:fail');
+    expect(res.body.details.causes[0].message).toMatch(/^template import init error: .*\nError: /s);
     expect((await h.request('GET', `${TEMPLATES}/coder.broken`)).status).toBe(404);
   });
 
