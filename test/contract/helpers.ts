@@ -2,7 +2,7 @@
 // polling that records every status a job goes through.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProvisionerJob, ProvisionerJobLog, TemplateVersion, WorkspaceBuild } from '../../pkg/coder/types.ts';
-import { FAIL_IMPORT_MARKER, packTar } from '../fakes/coderd/index.ts';
+import { FAIL_IMPORT_MARKER, SLOW_BUILD_MARKER, packTar } from '../fakes/coderd/index.ts';
 import type { Api, ApiResponse } from '../fakes/coderd/testutil.ts';
 
 /** Terraform's built-in resource (≥ 1.4): nothing to download, so a real Coder builds it offline. */
@@ -14,8 +14,12 @@ export const OK_TF = 'resource "terraform_data" "x" {}\n';
  */
 export const BROKEN_TF = `resource "terraform_data" "x" {\n  this is not valid hcl # ${FAIL_IMPORT_MARKER}\n}\n`;
 
-/** A build that takes long on a real Coder (a local-exec sleep, built into terraform), so it can be canceled while running. */
-export const SLOW_TF = 'resource "terraform_data" "x" {\n  provisioner "local-exec" {\n    command = "sleep 20"\n  }\n}\n';
+/**
+ * A build that takes long, so it can be canceled while running: a local-exec sleep (built into
+ * terraform) on a real Coder, the slow-build marker on the fake. Imports stay quick (terraform
+ * plans; only apply runs the provisioner).
+ */
+export const SLOW_TF = `# ${SLOW_BUILD_MARKER}\nresource "terraform_data" "x" {\n  provisioner "local-exec" {\n    command = "sleep 60"\n  }\n}\n`;
 
 export const TAR = 'application/x-tar';
 

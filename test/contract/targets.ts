@@ -28,7 +28,7 @@ export interface Target {
 }
 
 export interface TargetOptions {
-  /** Concurrent builds before jobs queue (real default 3; the fake's default is unlimited). */
+  /** Concurrent builds before jobs queue (default 3, as a real Coder's; the fake alone would not queue). */
   provisionerDaemons?: number;
 }
 

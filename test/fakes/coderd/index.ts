@@ -33,7 +33,7 @@ export type { BuildTimings } from './jobs.ts';
 export type { FailRule, JobFailRule, Knobs, RequestMatcher } from './knobs.ts';
 export type { Counters, RequestRecord } from './counters.ts';
 export type { State, Table, TemplateRecord, VersionRecord, JobRecord, WorkspaceRecord, BuildRecord, UserRecord, ApiKeyRecord, FileRecord } from './state.ts';
-export { FAIL_BUILD_MARKER, FAIL_IMPORT_MARKER, packTar, readTar } from './tar.ts';
+export { FAIL_BUILD_MARKER, FAIL_IMPORT_MARKER, SLOW_BUILD_MARKER, packTar, readTar } from './tar.ts';
 
 /** Version reported in `X-Coder-Build-Version` and `GET /buildinfo`. */
 export const FAKE_CODER_VERSION = 'v2.30.0+fake';

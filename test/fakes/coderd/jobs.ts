@@ -16,6 +16,12 @@ export interface BuildTimings {
 
 export const DEFAULT_TIMINGS: BuildTimings = { pendingMs: 50, runningMs: 150 };
 
+/** How long a build of a `coder-fake:slow-build` template runs (unless canceled). */
+const SLOW_RUNNING_MS = 60_000;
+
+/** How long a running job that was canceled stays `canceling` (terraform being interrupted). */
+const INTERRUPT_MS = 50;
+
 interface CountedFailure {
   rule: JobFailRule;
   remaining: number;
@@ -88,15 +94,20 @@ export class JobRunner implements JobControl {
 
   /**
    * coderd's cancel: a job no daemon has started is canceled at once (canceled_at =
-   * completed_at); a running one is `canceling` until its running phase ends, then a
-   * workspace build fails (terraform interrupted: `terraform apply: exit status 1`) and
-   * an import ends canceled.
+   * completed_at); a running one is `canceling` briefly (the daemon interrupts terraform),
+   * then a workspace build fails (`terraform apply: exit status 1`) and an import ends canceled.
    */
   cancel(job: JobRecord): void {
     const t = now();
     job.canceled_at = t;
     job.updated_at = t;
-    if (job.started_at !== null) return;
+    if (job.started_at !== null) {
+      const running = this.timers.get(job.id);
+      if (running) clearTimeout(running);
+      this.timers.delete(job.id);
+      this.schedule(job, Math.min(this.timings.runningMs, INTERRUPT_MS));
+      return;
+    }
     const queued = this.state.jobQueue.indexOf(job.id);
     if (queued >= 0) this.state.jobQueue.splice(queued, 1);
     const timer = this.timers.get(job.id);
@@ -120,9 +131,10 @@ export class JobRunner implements JobControl {
     }
   }
 
-  private schedule(job: JobRecord): void {
+  private schedule(job: JobRecord, delayMs?: number): void {
     if (this.held || this.closed || this.timers.has(job.id)) return;
-    const delay = job.started_at === null ? this.timings.pendingMs : this.timings.runningMs;
+    const running = job.slow ? SLOW_RUNNING_MS : this.timings.runningMs;
+    const delay = delayMs ?? (job.started_at === null ? this.timings.pendingMs : running);
     const timer = setTimeout(() => {
       this.timers.delete(job.id);
       this.advance(job.id);

@@ -88,6 +88,8 @@ export interface VersionRecord {
   archived: boolean;
   /** Set when the archive contains the `coder-fake:fail-build` marker: every build with this version fails. */
   build_failure: PlannedFailure | null;
+  /** Set when the archive contains the `coder-fake:slow-build` marker: builds run for a minute unless canceled. */
+  slow_build?: boolean;
 }
 
 /** Why a job will fail when it completes: `job.error`, and the source line its log quotes (fail markers). */
@@ -116,6 +118,8 @@ export interface JobRecord {
   build_id: string | null;
   /** How the job will fail when it completes (fail markers); null = succeed. */
   planned_failure: PlannedFailure | null;
+  /** Runs for a minute instead of the configured running time (the slow-build marker). */
+  slow?: boolean;
 }
 
 export interface WorkspaceRecord {
@@ -219,6 +223,7 @@ export interface NewVersion {
   readme: string;
   importFailure: PlannedFailure | null;
   buildFailure: PlannedFailure | null;
+  slowBuild?: boolean;
 }
 
 export type NewTemplate = Partial<Omit<TemplateRecord, 'id' | 'created_at' | 'updated_at' | 'deleted'>> &
@@ -483,6 +488,7 @@ export class State {
       created_by: input.createdBy,
       archived: false,
       build_failure: input.buildFailure,
+      slow_build: input.slowBuild ?? false,
     };
     job.version_id = version.id;
     this.versions.set(version.id, version);
@@ -586,6 +592,7 @@ export class State {
       tags: normalizeTags(versionJob.tags, workspace.owner_id),
       plannedFailure: version.build_failure,
     });
+    if (version.slow_build) job.slow = true;
     const previous = this.latestBuild(workspace.id);
     const build: BuildRecord = {
       id: randomUUID(),

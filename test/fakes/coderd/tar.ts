@@ -47,6 +47,8 @@ export async function readTar(data: Buffer): Promise<ArchiveEntry[]> {
 
 export const FAIL_IMPORT_MARKER = 'coder-fake:fail';
 export const FAIL_BUILD_MARKER = 'coder-fake:fail-build';
+/** Builds of a template containing it stay running for a minute (until canceled): a real template's long apply. */
+export const SLOW_BUILD_MARKER = 'coder-fake:slow-build';
 
 const IMPORT_RE = /coder-fake:fail(?!-build)/;
 
@@ -83,6 +85,11 @@ export function importFailure(entries: readonly ArchiveEntry[]): PlannedFailure 
 export function buildFailure(entries: readonly ArchiveEntry[]): PlannedFailure | null {
   const hit = findLine(entries, (line) => line.includes(FAIL_BUILD_MARKER));
   return hit ? { error: BUILD_ERROR, source: hit } : null;
+}
+
+/** `coder-fake:slow-build` anywhere in a file makes every workspace build of the version run for a minute. */
+export function slowBuild(entries: readonly ArchiveEntry[]): boolean {
+  return findLine(entries, (line) => line.includes(SLOW_BUILD_MARKER)) !== null;
 }
 
 export function readme(entries: readonly ArchiveEntry[]): string {

@@ -25,8 +25,8 @@ export function cancelJob(req: Req, job: JobRecord): Reply {
   if (expect !== '' && expect !== 'running' && expect !== 'pending') {
     throw badRequest(`Invalid expect_status "${expect}". Only 'running' or 'pending' are allowed.`);
   }
-  if (job.canceled_at !== null) throw badRequest('Job has already been marked as canceled!');
   if (job.completed_at !== null) throw badRequest('Job has already completed!');
+  if (job.canceled_at !== null) throw badRequest('Job has already been marked as canceled!');
   if (expect !== '' && jobStatus(job) !== expect) throw new ApiError(412, 'Job is not in the expected state.');
   req.app.jobs.cancel(job);
   return { status: 200, json: { message: 'Job has been marked as canceled...' } };

@@ -5,7 +5,7 @@ import { canManageTemplates } from '../auth.ts';
 import { ApiError, badRequest, forbidden, notFound, tagFailure, validationFailed } from '../errors.ts';
 import { randomName } from '../random.ts';
 import type { Reply, Req, Route } from '../server.ts';
-import { buildFailure, importFailure, readTar, readme } from '../tar.ts';
+import { buildFailure, importFailure, readTar, readme, slowBuild } from '../tar.ts';
 import type { ArchiveEntry } from '../tar.ts';
 import type { PlannedFailure } from '../state.ts';
 import { versionView } from '../views.ts';
@@ -74,6 +74,7 @@ async function createVersion(req: Req): Promise<Reply> {
     readme: readme(entries),
     importFailure: unpackError ?? importFailure(entries),
     buildFailure: buildFailure(entries),
+    slowBuild: slowBuild(entries),
   });
   jobs.enqueue(state.jobOf(version));
   return { status: 201, json: versionView(state, version, { created: true }) };

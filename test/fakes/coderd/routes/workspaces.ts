@@ -366,7 +366,17 @@ function cancelBuild(req: Req): Reply {
   return cancelJob(req, state.jobOf(build));
 }
 
+/** PUT/DELETE /workspaces/{id}/favorite: only the owner's own workspaces. */
+function setFavorite(req: Req, favorite: boolean): Reply {
+  const workspace = workspaceParam(req);
+  if (workspace.owner_id !== req.actor.user.id) throw badRequest('You can only favorite workspaces that you own.');
+  workspace.favorite = favorite;
+  return { status: 204 };
+}
+
 export const workspaceRoutes: Route[] = [
+  { method: 'PUT', path: '/workspaces/{workspace}/favorite', handler: (req) => setFavorite(req, true) },
+  { method: 'DELETE', path: '/workspaces/{workspace}/favorite', handler: (req) => setFavorite(req, false) },
   { method: 'GET', path: '/workspacebuilds/{workspacebuild}/logs', handler: (req) => jobLogs(req, req.app.state.jobOf(buildParam(req))) },
   { method: 'PATCH', path: '/workspacebuilds/{workspacebuild}/cancel', handler: cancelBuild },
   { method: 'GET', path: '/workspaces', handler: listWorkspaces },
