@@ -7,7 +7,7 @@ NODE := $(NODE_BIN)/node
 NPM_STAMP := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
 
-.PHONY: help deps tools generate verify bench build dist image typecheck lint test test-unit test-integration test-e2e test-e2e-k3s dev dev-down clean
+.PHONY: help deps tools tools-coder generate verify bench build dist image typecheck lint test test-unit test-integration test-contract test-e2e test-e2e-k3s dev dev-down clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
 
 tools: ## Build the pinned kube-apiserver, kube-controller-manager, etcd, kubectl and helm (cached outside the clone)
 	hack/tools.sh ensure
+
+tools-coder: ## Build a real Coder's binaries: coder v2.30.0 (AGPL) and terraform v1.5.7 (cached outside the clone; ~9 min cold)
+	hack/tools.sh ensure coder terraform
 
 generate: deps ## Regenerate CRDs (config/crd) and docs/crd-reference.md from pkg/api/coder
 	$(NODE) hack/gen-crds.ts
@@ -60,6 +63,9 @@ test-unit: deps ## Unit tests (pure logic)
 test-integration: deps ## Integration tests: real HTTPS server against the fake Coder
 	npm test --silent -- --selectProjects integration
 
+test-contract: deps tools-coder ## Contract tests: the same scenarios against the fake Coder and a real coderd v2.30.0 (needs PostgreSQL)
+	npm test --silent -- --selectProjects contract
+
 test-e2e: deps tools dist ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService
 	npm test --silent -- --selectProjects e2e --runInBand
 
@@ -67,8 +73,8 @@ test-e2e-k3s: deps tools ## e2e against a k3s container with the image deployed 
 	@if ! $(NODE) hack/container-runtime.ts; then echo "make test-e2e-k3s: skipped (the local control plane, make test-e2e, is the default)"; exit 0; fi; \
 	npm test --silent -- --selectProjects k3s --runInBand
 
-test: deps verify typecheck lint tools dist ## Everything CI runs: generated-file check, typecheck, lint, unit, integration and e2e tests
-	npm test --silent -- --selectProjects unit integration
+test: deps verify typecheck lint tools tools-coder dist ## Everything CI runs: generated-file check, typecheck, lint, unit, integration, contract and e2e tests
+	npm test --silent -- --selectProjects unit integration contract
 	npm test --silent -- --selectProjects e2e --runInBand
 
 dev: deps tools ## Local control plane + fake Coder + coder-k8s behind an APIService; writes .dev/kubeconfig

@@ -93,5 +93,9 @@ describe('fake coderd: standalone main.ts', () => {
     started.push(run);
     expect(await exitWithin(run, 10_000)).toBe(2);
     expect(run.output()).toContain('--pending-ms must be a non-negative integer');
+    const edition = launch(['--edition', 'premium']);
+    started.push(edition);
+    expect(await exitWithin(edition, 10_000)).toBe(2);
+    expect(edition.output()).toContain('--edition must be enterprise or agpl');
   });
 });

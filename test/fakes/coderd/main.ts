@@ -23,6 +23,11 @@ Options:
                             (removed again on exit)
   --pending-ms <n>          time a provisioner job stays pending (default 50)
   --running-ms <n>          time a provisioner job stays running (default 150)
+  --edition <enterprise|agpl>
+                            answer as the enterprise build (licenses and
+                            entitlements; default) or as the AGPL one
+  --provisioner-daemons <n> concurrent provisioner jobs; more wait pending in a
+                            queue (default: unlimited)
   -h, --help                show this help
 `;
 
@@ -73,6 +78,8 @@ async function main(): Promise<void> {
         'ready-file': { type: 'string' },
         'pending-ms': { type: 'string' },
         'running-ms': { type: 'string' },
+        edition: { type: 'string' },
+        'provisioner-daemons': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -89,6 +96,10 @@ async function main(): Promise<void> {
   if (port > 65535) die('--port must be at most 65535');
   const pendingMs = nonNegativeInt('pending-ms', values['pending-ms']);
   const runningMs = nonNegativeInt('running-ms', values['running-ms']);
+  const edition = values.edition ?? 'enterprise';
+  if (edition !== 'enterprise' && edition !== 'agpl') die(`--edition must be enterprise or agpl, got "${edition}"`);
+  const daemons = nonNegativeInt('provisioner-daemons', values['provisioner-daemons']);
+  if (daemons === 0) die('--provisioner-daemons must be at least 1');
   const seed = await loadSeed(values.seed ?? 'default');
 
   const tokenFile = values['admin-token-file'];
@@ -109,6 +120,8 @@ async function main(): Promise<void> {
       seed,
       adminToken,
       buildTimings: { ...(pendingMs !== undefined ? { pendingMs } : {}), ...(runningMs !== undefined ? { runningMs } : {}) },
+      edition,
+      ...(daemons !== undefined ? { provisionerDaemons: daemons } : {}),
       log: (line) => {
         process.stdout.write(`${line}\n`);
       },
