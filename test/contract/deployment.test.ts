@@ -62,6 +62,61 @@ describe.each(TARGETS)('%s Coder', (name) => {
     });
   });
 
+  describe('users and tokens (the operator bootstrap)', () => {
+    it('the first user exists: GET /users/first 200, POST 409', async () => {
+      expect(await t.client.hasFirstUser()).toBe(true);
+      const first = await t.api.post('/users/first', { email: 'x@example.com', username: 'x', password: 'SomeSecurePassword!' }, { token: null });
+      expect([first.status, first.body]).toEqual([409, { message: 'The initial user has already been created.' }]);
+    });
+
+    it('a new user is dormant until it logs in; roles; login; token lifetimes', async () => {
+      const orgId = (await t.client.getOrganization('coder')).id;
+      const username = uniqueName('op');
+      const email = `${username}@example.com`;
+      const password = 'SomeSecurePassword!';
+      const user = await t.client.createUser({ email, username, password, organization_ids: [orgId], login_type: 'password' });
+      // No name given: the key is absent (omitempty), as avatar_url.
+      expect(keys(user)).toEqual(['created_at', 'email', 'id', 'last_seen_at', 'login_type', 'organization_ids', 'roles', 'status', 'updated_at', 'username']);
+      expect(user).toMatchObject({ username, email, status: 'dormant', login_type: 'password', organization_ids: [orgId], roles: [], last_seen_at: '0001-01-01T00:00:00Z' });
+      const dup = await t.api.post('/users', { email, username, password, organization_ids: [orgId] });
+      expect([dup.status, dup.body]).toEqual([409, { message: 'User already exists.' }]);
+      const weak = await t.api.post('/users', { email: `w${email}`, username: `w${username}`, password: 'abc', organization_ids: [orgId] });
+      expect([weak.status, weak.body]).toEqual([
+        400,
+        { message: 'Password is invalid', validations: [{ field: 'password', detail: 'insecure password, try including more special characters, using uppercase letters, using numbers or using a longer password' }] },
+      ]);
+      const nonePassword = await t.api.post('/users', { email: `n${email}`, username: `n${username}`, password, login_type: 'none', organization_ids: [orgId] });
+      expect([nonePassword.status, nonePassword.body]).toEqual([400, { message: 'Password cannot be set for non-password ("none") authentication.' }]);
+
+      const owner = await t.client.updateUserRoles(username, ['owner']);
+      expect(owner.roles).toEqual([{ name: 'owner', display_name: 'Owner' }]);
+      const badRole = await t.api.put(`/users/${username}/roles`, { roles: ['superhero'] });
+      expect([badRole.status, badRole.body]).toEqual([400, { message: '"superhero" is not a supported role' }]);
+
+      const wrong = await t.api.post('/users/login', { email, password: 'WrongPassword!1' }, { token: null });
+      expect([wrong.status, wrong.body]).toEqual([401, { message: 'Incorrect email or password.' }]);
+      const login = await t.client.login({ email, password });
+      expect(keys(login)).toEqual(['session_token']);
+      expect((await t.client.getUser(username)).status).toBe('active');
+
+      // Owners' tokens live at most 7 days (--max-admin-token-lifetime).
+      const week = 7 * 24 * 3600 * 1e9;
+      expect(await t.client.tokenConfig(username)).toEqual({ max_token_lifetime: week });
+      const token = await t.client.createToken(username, { token_name: 'coder-k8s', lifetime: 3600 * 1e9 });
+      expect(keys(token)).toEqual(['key']);
+      expect(token.key).toMatch(/^[a-zA-Z0-9]{10}-[a-zA-Z0-9]{22}$/);
+      const again = await t.api.post(`/users/${username}/keys/tokens`, { token_name: 'coder-k8s', lifetime: 3600 * 1e9 });
+      expect([again.status, again.body]).toEqual([
+        409,
+        { message: 'A token with name "coder-k8s" already exists.', validations: [{ field: 'name', detail: 'This value is already in use and should be unique.' }] },
+      ]);
+      const tooLong = await t.api.post(`/users/${username}/keys/tokens`, { token_name: 'long', lifetime: 10 * week });
+      expect([tooLong.status, tooLong.body]).toEqual([400, { message: 'Failed to validate create API key request.', detail: 'lifetime must be less than 168h0m0s' }]);
+      const asUser = await t.api.get('/users/me', { token: token.key });
+      expect((asUser.body as { username: string }).username).toBe(username);
+    });
+  });
+
   describe('error envelopes', () => {
     it('401 without a token, with a malformed one, with an unknown one', async () => {
       const none = await t.api.get('/users/me', { token: null });

@@ -152,6 +152,30 @@ describe.each(TARGETS)('%s Coder', (name) => {
       expect(versions.map((v) => v.id).sort()).toEqual([failed.id, good.id].sort());
     });
 
+    it('versions of a template: named ones, unique per template case-sensitively (409), found by name', async () => {
+      const template = await createTemplate(t.api);
+      const fileId = (await t.client.getTemplateVersion(template.active_version_id)).job.file_id;
+      const v2 = await t.client.createTemplateVersion(orgId, { name: 'v2', template_id: template.id, storage_method: 'file', file_id: fileId, provisioner: 'terraform', tags: null });
+      expect(v2).toMatchObject({ name: 'v2', template_id: template.id, job: { file_id: fileId, status: 'pending' } });
+      const dup = await t.api.post('/organizations/coder/templateversions', { name: 'v2', template_id: template.id, storage_method: 'file', file_id: fileId, provisioner: 'terraform' });
+      expect([dup.status, dup.body]).toEqual([
+        409,
+        { message: 'A template version with name "v2" already exists for this template.', validations: [{ field: 'name', detail: 'This value is already in use and should be unique.' }] },
+      ]);
+      // Unlike template and workspace names, version names differ by case.
+      const upper = await t.api.post('/organizations/coder/templateversions', { name: 'V2', template_id: template.id, storage_method: 'file', file_id: fileId, provisioner: 'terraform' });
+      expect(upper.status).toBe(201);
+      await followImport(t.api, (upper.body as { id: string }).id);
+      expect((await t.api.get(`/templates/${template.id}/versions/v2`)).body).toMatchObject({ id: v2.id });
+      const missing = await t.api.get(`/templates/${template.id}/versions/nope`);
+      expect([missing.status, missing.body]).toEqual([404, { message: 'No template version found by name "nope".' }]);
+      const unknownFile = await t.api.post('/organizations/coder/templateversions', { storage_method: 'file', file_id: '11111111-1111-1111-1111-111111111111', provisioner: 'terraform' });
+      expect(unknownFile.status).toBe(404);
+      expect(unknownFile.body).toMatchObject({ message: 'File not found.' });
+      await followImport(t.api, v2.id);
+      expect((await t.client.listTemplateVersions(template.id)).map((v) => v.name)).toContain('v2');
+    });
+
     it('a template made from a still-importing version is 201 too', async () => {
       const pending = await createVersion(t.api, OK_TF);
       const template = await t.client.createTemplate(orgId, { name: uniqueName('early'), template_version_id: pending.id });

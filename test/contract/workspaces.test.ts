@@ -109,6 +109,8 @@ describe.each(TARGETS)('%s Coder', (name) => {
     const byName = await t.api.get(`/users/me/workspace/${ws.name}`);
     expect([byName.status, byName.body]).toEqual([404, { message: NOT_FOUND }]);
     expect((await t.api.get(`/users/me/workspace/${ws.name}?include_deleted=true`)).body).toMatchObject({ id: ws.id });
+    const start = await t.api.post(`/workspaces/${ws.id}/builds`, { transition: 'start' });
+    expect([start.status, start.body]).toEqual([409, { message: 'Cannot start a deleted workspace!', detail: 'This workspace has been deleted and cannot be modified.' }]);
     // The name is free again.
     const again = await t.client.createWorkspace('me', { name: ws.name, template_id: template.id });
     expect(again.id).not.toBe(ws.id);

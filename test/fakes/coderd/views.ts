@@ -24,8 +24,8 @@ export function userView(user: UserRecord): User {
   return {
     id: user.id,
     username: user.username,
-    name: user.name,
-    // omitempty in codersdk.User: absent, not "", for a user without an avatar.
+    // omitempty in codersdk.User: absent, not "", for a user without a name or an avatar.
+    ...(user.name !== '' ? { name: user.name } : {}),
     ...(user.avatar_url !== '' ? { avatar_url: user.avatar_url } : {}),
     email: user.email,
     created_at: user.created_at,

@@ -47,7 +47,8 @@ async function createVersion(req: Req): Promise<Reply> {
     if (!template || template.deleted || template.organization_id !== org.id) throw new ApiError(404, 'Template does not exist.');
   }
   const versionName = name === '' ? randomName() : name;
-  if (template && state.versionsOf(template.id).some((v) => v.name.toLowerCase() === versionName.toLowerCase())) {
+  // Case-sensitive, unlike template and workspace names (a plain unique index on (template_id, name)).
+  if (template && state.versionsOf(template.id).some((v) => v.name === versionName)) {
     throw new ApiError(409, `A template version with name "${versionName}" already exists for this template.`, {
       validations: [{ field: 'name', detail: 'This value is already in use and should be unique.' }],
     });

@@ -42,9 +42,10 @@ function checkUserFields(body: Body, requirePassword: boolean): { email: string;
   return { email, username, name, password };
 }
 
-function checkPassword(password: string): void {
+/** coderd words it differently per endpoint: POST /users/first "Password not strong enough!", POST /users "Password is invalid". */
+function checkPassword(password: string, message: string): void {
   const problem = passwordProblem(password);
-  if (problem) throw badRequest('Password not strong enough!', [{ field: 'password', detail: problem }]);
+  if (problem) throw badRequest(message, [{ field: 'password', detail: problem }]);
 }
 
 function maxLifetimeSeconds(user: UserRecord): number {
@@ -65,7 +66,7 @@ async function postFirstUser(req: Req): Promise<Reply> {
   const { state } = req.app;
   if (state.users.size > 0) throw new ApiError(409, 'The initial user has already been created.');
   const fields = checkUserFields(await req.json(), true);
-  checkPassword(fields.password);
+  checkPassword(fields.password, 'Password not strong enough!');
   const org = state.defaultOrg() ?? state.createOrg({ name: 'coder', display_name: 'Coder', description: 'Builtin default organization.', is_default: true });
   const user = state.createUser({ ...fields, login_type: 'password', roles: ['owner'], organization_ids: [org.id] });
   return { status: 201, json: { user_id: user.id, organization_id: org.id } };
@@ -114,7 +115,7 @@ async function postUser(req: Req): Promise<Reply> {
     throw badRequest(`Password cannot be set for non-password ("${effectiveType}") authentication.`);
   }
   if (state.userByUsername(fields.username) || state.userByEmail(fields.email)) throw new ApiError(409, 'User already exists.');
-  if (effectiveType === 'password') checkPassword(fields.password);
+  if (effectiveType === 'password') checkPassword(fields.password, 'Password is invalid');
   const orgIds = [...(body.strArray('organization_ids') ?? [])];
   const legacyOrg = body.str('organization_id');
   if (legacyOrg) orgIds.push(legacyOrg);
@@ -142,7 +143,7 @@ async function putRoles(req: Req): Promise<Reply> {
   if (roles === undefined) throw validationFailed([tagFailure('roles', 'required', '')]);
   if (target.id === req.actor.user.id) throw badRequest('You cannot change your own roles.');
   for (const role of roles) {
-    if (!SITE_ROLES.has(role)) throw badRequest('Invalid role.', undefined, `role "${role}" is not a site-wide role`);
+    if (!SITE_ROLES.has(role)) throw badRequest(`"${role}" is not a supported role`);
   }
   const next = [...new Set(roles.filter((r) => r !== 'member'))];
   const changesOwner = next.includes('owner') !== target.roles.includes('owner');
