@@ -36,6 +36,9 @@ describe.each(TARGETS)('%s Coder', (name) => {
       expect(info.external_url).toBe('https://github.com/coder/coder');
       expect(info.deployment_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(res.headers.get('x-coder-build-version')).toBe(info.version);
+      // Go's json.Encoder: one document per line.
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(res.text.endsWith('}\n')).toBe(true);
     });
 
     it('GET /users/me: the owner, without avatar_url when it has none', async () => {
@@ -154,6 +157,7 @@ describe.each(TARGETS)('%s Coder', (name) => {
       for (const path of ['/nonexistent', '/users/me/nope']) {
         const res = await t.api.get(path);
         expect([res.status, res.body]).toEqual([404, { message: 'Route not found.' }]);
+        expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
       }
       const wrong = await t.api.call('DELETE', '/workspaces');
       expect([wrong.status, wrong.text]).toEqual([405, '']);
