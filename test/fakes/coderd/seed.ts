@@ -1,8 +1,7 @@
 // Seed data: a plain JSON-able description of a deployment, applied to a
 // fresh State with every object already in its final state (no pending jobs).
 import type { WorkspaceTransition } from '../../../pkg/coder/types.ts';
-import { endLogs, startLogs } from './logs.ts';
-import type { JobRecord, State, UserRecord } from './state.ts';
+import type { State, UserRecord } from './state.ts';
 import { BUILD_ERROR, buildFailure, importFailure, packTar, readme } from './tar.ts';
 
 export interface SeedOrg {
@@ -198,12 +197,6 @@ export function parseSeed(value: unknown): Seed {
   return seed;
 }
 
-/** Finishes a seeded job at once, with the log a job that ran would have left. */
-function finishSeeded(state: State, job: JobRecord, transition: WorkspaceTransition | null, error: string | null): void {
-  state.finishJob(job, error);
-  state.appendLogs(job.id, [...startLogs(), ...endLogs(job, transition, job.error, false)]);
-}
-
 const ADMIN_TOKEN_LIFETIME_S = 365 * 24 * 3600;
 
 /**
@@ -253,7 +246,7 @@ export async function applySeed(state: State, seed: Seed, adminToken?: string): 
       importFailure: importFailure(entries),
       buildFailure: buildFailure(entries),
     });
-    finishSeeded(state, state.jobOf(version), null, state.jobOf(version).planned_failure?.error ?? null);
+    state.finishJob(state.jobOf(version), state.jobOf(version).planned_failure?.error ?? null);
     state.createTemplate({
       organization_id: organizationId,
       name: t.name,
@@ -284,7 +277,7 @@ export async function applySeed(state: State, seed: Seed, adminToken?: string): 
     const transitions: WorkspaceTransition[] = w.state === 'stopped' ? ['start', 'stop'] : ['start'];
     for (const transition of transitions) {
       const build = state.createBuild(workspace, { versionId: template.active_version_id, transition, initiatorId: owner.id, reason: 'initiator' });
-      finishSeeded(state, state.jobOf(build), transition, w.state === 'failed' ? BUILD_ERROR : null);
+      state.finishJob(state.jobOf(build), w.state === 'failed' ? BUILD_ERROR : null);
       if (transition === 'start' && w.state === 'running' && workspace.ttl_ms !== null) {
         build.deadline = new Date(Date.now() + workspace.ttl_ms).toISOString();
       }

@@ -42,6 +42,11 @@ describe('fake coderd: files and template versions', () => {
     const entries = await readTar(Buffer.from(await res.arrayBuffer()));
     const mainTf = entries.find((e) => e.name === 'main.tf');
     expect(mainTf?.data.toString()).toContain('terraform');
+    // A seeded version has the log of an import that ran, the same on every read.
+    const logs = (await api.get(`/templateversions/${version.id}/logs`)).body as ProvisionerJobLog[];
+    expect(logs[0]).toMatchObject({ stage: 'Setting up' });
+    expect(logs.at(-1)).toMatchObject({ stage: 'Cleaning Up' });
+    expect((await api.get(`/templateversions/${version.id}/logs`)).body).toEqual(logs);
   });
 
   it('converts zip uploads to tar', async () => {

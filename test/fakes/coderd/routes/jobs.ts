@@ -2,8 +2,23 @@
 // (GET .../logs) and cancelling it (PATCH .../cancel), as coderd answers them.
 import { ApiError, badRequest } from '../errors.ts';
 import type { Reply, Req } from '../server.ts';
+import type { ProvisionerJobLog } from '../../../../pkg/coder/types.ts';
+import { endLogs, startLogs } from '../logs.ts';
 import { jobStatus } from '../state.ts';
-import type { JobRecord } from '../state.ts';
+import type { JobRecord, State } from '../state.ts';
+
+/**
+ * A job's log. Seeded jobs finished without running (thousands of them in benchmarks): theirs is
+ * written when first asked for, as a job that ran would have left it.
+ */
+function logsOf(state: State, job: JobRecord): ProvisionerJobLog[] {
+  const logs = state.jobLogs.get(job.id);
+  if (logs) return logs;
+  if (job.completed_at === null || job.started_at === null) return [];
+  const transition = job.build_id ? (state.builds.get(job.build_id)?.transition ?? null) : null;
+  state.appendLogs(job.id, [...startLogs(), ...endLogs(job, transition, job.error, false)]);
+  return state.jobLogs.get(job.id) ?? [];
+}
 
 /** The job's log lines with an ID above `?after=` (coderd ignores `before` unless following, which the fake does not do). */
 export function jobLogs(req: Req, job: JobRecord): Reply {
@@ -15,8 +30,7 @@ export function jobLogs(req: Req, job: JobRecord): Reply {
     }
     after = Number(raw);
   }
-  const logs = req.app.state.jobLogs.get(job.id) ?? [];
-  return { status: 200, json: logs.filter((l) => l.id > after) };
+  return { status: 200, json: logsOf(req.app.state, job).filter((l) => l.id > after) };
 }
 
 /** coderd's checks, in its order, then the cancel itself (see JobRunner.cancel). */
