@@ -25,7 +25,8 @@ deps: $(NPM_STAMP) ## Install npm dependencies (npm ci) when needed
 tools: ## Build the pinned kube-apiserver, kube-controller-manager, etcd, kubectl and helm (cached outside the clone)
 	hack/tools.sh ensure
 
-tools-coder: ## Build a real Coder's binaries: coder v2.30.0 (AGPL) and terraform v1.5.7 (cached outside the clone; ~9 min cold)
+tools-coder: ## A real Coder's parts: coder v2.30.0 (AGPL) and terraform v1.5.7 built from Go modules (cached outside the clone; ~9 min cold), PostgreSQL installed when missing
+	hack/ensure-postgresql.sh
 	hack/tools.sh ensure coder terraform
 
 generate: deps ## Regenerate CRDs (config/crd) and docs/crd-reference.md from pkg/api/coder
@@ -66,7 +67,7 @@ test-integration: deps ## Integration tests: real HTTPS server against the fake 
 test-contract: deps tools-coder ## Contract tests: the same scenarios against the fake Coder and a real coderd v2.30.0 (needs PostgreSQL)
 	npm test --silent -- --selectProjects contract
 
-test-e2e: deps tools dist ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService
+test-e2e: deps tools tools-coder dist ## End-to-end: real kube-apiserver + etcd + kube-controller-manager, kubectl, the APIService; fake Coders and a real coderd
 	npm test --silent -- --selectProjects e2e --runInBand
 
 test-e2e-k3s: deps tools ## e2e against a k3s container with the image deployed by the chart (testcontainers; skips, saying why, without a container runtime)

@@ -498,8 +498,12 @@ describe('CoderTemplate builds that outlast the request', () => {
     const got = await slow.request('GET', `${TEMPLATES}/coder.kubernetes`);
     expect(got.body.status.activeVersionID).toBe(current.body.status.activeVersionID);
     expect(got.body.status.latestVersionBuild).toMatchObject({ status: 'failed', message: expect.stringContaining('coder-fake:fail') });
+    // Coder's job.error names the step; the end of the version's log says what was wrong.
+    expect(got.body.status.latestVersionBuild.message).toMatch(/^template import init error: [^\n]*\nError: .*on main\.tf line 1/s);
     const table = await slow.request('GET', `${TEMPLATES}/coder.kubernetes`, { accept: TABLE });
     expect(table.body.rows[0].cells[3]).toBe('failed');
+    // A finished build's log never changes: read once, however often the template is read.
+    expect(slow.fake.counters.get('GET /api/v2/templateversions/{templateversion}/logs')).toBe(1);
   });
 });
 

@@ -5,9 +5,10 @@ import type { Template, TemplateVersion } from '../../coder/types.ts';
 import { templateConditions } from '../conditions.ts';
 import { kubeTime } from '../time.ts';
 
-export function buildState(version: TemplateVersion): BuildState {
+/** `failure`: the end of a failed build's log, after Coder's job.error (which names only the step). */
+export function buildState(version: TemplateVersion, failure: readonly string[] = []): BuildState {
   const state: BuildState = { versionID: version.id, versionName: version.name, status: version.job.status };
-  const message = version.job.error;
+  const message = [version.job.error, ...failure].filter(Boolean).join('\n');
   if (message) state.message = message;
   const startedAt = kubeTime(version.job.started_at);
   if (startedAt) state.startedAt = startedAt;
@@ -20,6 +21,8 @@ export interface TemplateParts {
   active?: TemplateVersion | undefined;
   /** The newest version (GET reads it), reported only when it is not the active one. */
   latest?: TemplateVersion | undefined;
+  /** Why failed versions failed (failureExcerpt of their logs), by version ID. */
+  failures?: ReadonlyMap<string, readonly string[]> | undefined;
   files?: Record<string, string> | undefined;
   omittedFiles?: string[] | undefined;
 }
@@ -33,9 +36,9 @@ export function toCoderTemplate(namespace: string, template: Template, parts: Te
   };
   const updatedAt = kubeTime(template.updated_at);
   if (updatedAt) status.updatedAt = updatedAt;
-  if (parts.active) status.activeVersionBuild = buildState(parts.active);
+  if (parts.active) status.activeVersionBuild = buildState(parts.active, parts.failures?.get(parts.active.id));
   if (parts.omittedFiles && parts.omittedFiles.length > 0) status.omittedFiles = parts.omittedFiles;
-  if (parts.latest && parts.latest.id !== template.active_version_id) status.latestVersionBuild = buildState(parts.latest);
+  if (parts.latest && parts.latest.id !== template.active_version_id) status.latestVersionBuild = buildState(parts.latest, parts.failures?.get(parts.latest.id));
   status.conditions = templateConditions(status.activeVersionBuild, parts.latest ? { build: status.latestVersionBuild } : undefined);
 
   const object: CoderTemplate = {

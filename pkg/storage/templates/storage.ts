@@ -74,6 +74,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
   readonly #versions = new TerminalVersionCache();
   /** Versions this process follows in the background, to promote when their build succeeds. */
   readonly #promoting = new Set<string>();
+  /** Why a failed version failed; a finished job's log never changes. */
+  readonly #failures = new LRUCache<string, readonly string[]>({ max: 1000 });
   readonly #archives = new LRUCache<string, UnpackedFiles>({
     maxSize: 64 * 1024 * 1024,
     sizeCalculation: (u) => Math.max(1, Object.values(u.files).reduce((n, f) => n + f.length, 0)),
@@ -127,9 +129,10 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       const limit = pLimit(8);
       return await Promise.all(
         templates.map((t) =>
-          limit(async () =>
-            toCoderTemplate(ctx.backend.namespace, t, { active: await this.#version(coder, t.active_version_id) }),
-          ),
+          limit(async () => {
+            const active = await this.#version(coder, t.active_version_id);
+            return toCoderTemplate(ctx.backend.namespace, t, { active, failures: await this.#failuresOf(coder, [active]) });
+          }),
         ),
       );
     } catch (err) {
@@ -270,12 +273,35 @@ export class TemplateStorage implements Storage<CoderTemplate> {
     if (unpacked.skipped.length > 0) {
       ctx.warnings.push(`spec.files omits non-UTF-8 files of the active version: ${unpacked.skipped.join(', ')}`);
     }
+    const latest = newest(versions);
     return toCoderTemplate(ctx.backend.namespace, t, {
       active,
-      latest: newest(versions),
+      latest,
       files: unpacked.files,
       omittedFiles: unpacked.skipped,
+      failures: await this.#failuresOf(coder, latest ? [active, latest] : [active]),
     });
+  }
+
+  /**
+   * The end of each failed version's log (Coder's job.error names only the step that failed),
+   * read once per version. Without the log (Coder failing now) a version reports job.error alone.
+   */
+  async #failuresOf(coder: CoderClient, versions: readonly TemplateVersion[]): Promise<Map<string, readonly string[]>> {
+    const failures = new Map<string, readonly string[]>();
+    for (const version of versions) {
+      if (version.job.status !== 'failed' || failures.has(version.id)) continue;
+      const key = `${coder.baseUrl} ${version.id}`;
+      let excerpt = this.#failures.get(key);
+      if (!excerpt) {
+        const logs = await coder.templateVersionLogs(version.id).catch(() => undefined);
+        if (!logs) continue;
+        excerpt = failureExcerpt(logs);
+        this.#failures.set(key, excerpt);
+      }
+      failures.set(version.id, excerpt);
+    }
+    return failures;
   }
 
   /** A version's unpacked archive; file IDs never change content, so they are cached. */
@@ -345,7 +371,9 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       this.#options.metrics?.templateBuilds.inc({ result });
       this.#options.metrics?.templateBuildWait.observe({ result }, (performance.now() - publishedAt) / 1000);
     }
-    if (version.job.status === 'failed' || version.job.status === 'canceled') throw await buildFailed(coder, ref, version);
+    if (version.job.status === 'failed' || version.job.status === 'canceled') {
+      throw buildFailed(ref, version, (await this.#failuresOf(coder, [version])).get(version.id) ?? []);
+    }
     if (isJobActive(version) && templateId) this.#promoteInBackground(ctx, templateId, version);
     return version;
   }
@@ -462,11 +490,9 @@ function fullMeta(t: Template): UpdateTemplateMeta {
  * A 400 for a version whose build failed, with the end of its log: Coder's job.error names only
  * the step that failed; what was wrong (Terraform's diagnostic) is in the log.
  */
-async function buildFailed(coder: CoderClient, ref: ResourceRef, version: TemplateVersion): Promise<StatusError> {
-  // Without the log (Coder unreachable now) the error still says that the build failed.
-  const excerpt = version.job.status === 'failed' ? failureExcerpt(await coder.templateVersionLogs(version.id).catch(() => [])) : [];
+function buildFailed(ref: ResourceRef, version: TemplateVersion, excerpt: readonly string[]): StatusError {
   const summary = version.job.error ?? 'no error reported';
-  const detail = excerpt.length > 0 ? `${summary}\n${excerpt.join('\n')}` : summary;
+  const detail = [summary, ...excerpt].join('\n');
   return badRequest(`${ref.resource}.${ref.group} "${ref.name ?? ''}": template version ${version.name} build ${version.job.status}: ${detail}`, [
     { type: 'FieldValueInvalid', field: 'spec.files', message: excerpt.length > 0 ? detail : (version.job.error ?? version.job.status) },
   ]);
