@@ -55,6 +55,23 @@ describe('gzip', () => {
     expect(JSON.parse(gunzipSync(zipped.body).toString('utf8'))).toEqual(plain.body);
   });
 
+  it('writes a long list as it serialises it, and a short one whole with its length', async () => {
+    // Over HTTP/1.1, where a body of unknown length is sent chunked.
+    const long = await h.request('GET', WORKSPACES, { http1: true });
+    expect(long.headers['transfer-encoding']).toBe('chunked');
+    expect(long.headers['content-length']).toBeUndefined();
+    expect((long.body as { items: unknown[] }).items.length).toBeGreaterThan(3000);
+    const table = await h.raw('GET', WORKSPACES, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io', 'accept-encoding': 'gzip' });
+    expect(table.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(table.headers['content-encoding']).toBe('gzip');
+    const rows = JSON.parse(gunzipSync(table.body).toString('utf8')) as { kind: string; rows: unknown[] };
+    expect(rows.kind).toBe('Table');
+    expect(rows.rows.length).toBeGreaterThan(3000);
+    const short = await h.request('GET', `${WORKSPACES}?limit=10`, { http1: true });
+    expect(short.headers['transfer-encoding']).toBeUndefined();
+    expect(Number(short.headers['content-length'])).toBe(Buffer.byteLength(short.text));
+  });
+
   it('leaves small responses alone', async () => {
     const small = await h.raw('GET', `${WORKSPACES}/coder.alice.dev`, { 'accept-encoding': 'gzip' });
     expect(small.status).toBe(200);
