@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { cancellation } from './cancellation.ts';
 import { CoderApiError } from './errors.ts';
-import { forEachArrayElement } from './json-elements.ts';
+import { ArrayElementStream } from './json-elements.ts';
 import type * as T from './types.ts';
 
 export interface CoderClientObserver {
@@ -38,6 +38,8 @@ interface CallOptions {
   raw?: { body: Buffer; contentType: string };
   /** Status codes treated as success; others become CoderApiError. */
   ok?: number[];
+  /** Takes a successful answer's body as it arrives (the RawResponse then has an empty body). */
+  sink?: { write(chunk: Buffer): void; end(): void };
 }
 
 interface RawResponse {
@@ -183,18 +185,18 @@ export class CoderClient {
   /**
    * Every workspace matching q in one response (no limit: offset pages shift when workspaces
    * come and go between requests, and a list must neither drop nor repeat any), each passed
-   * through `map` as it is parsed, so a large list is never held whole in Coder's form.
+   * through `map` as it arrives and is parsed, so a large list is never held whole in Coder's form.
    */
   async listAllWorkspaces<R>(map: (workspace: T.Workspace) => R, q?: string): Promise<R[]> {
-    const res = await this.#call('GET', '/api/v2/workspaces', { query: { q } });
     const seen = new Set<string>();
     const out: R[] = [];
-    forEachArrayElement(res.body, 'workspaces', (element) => {
+    const sink = new ArrayElementStream('workspaces', (element) => {
       const workspace = element as T.Workspace;
       if (seen.has(workspace.id)) return;
       seen.add(workspace.id);
       out.push(map(workspace));
     });
+    await this.#call('GET', '/api/v2/workspaces', { query: { q }, sink });
     return out;
   }
 
@@ -342,10 +344,17 @@ export class CoderClient {
         dispatcher: this.#dispatcher,
         signal: canceled ? AbortSignal.any([timeout, canceled]) : timeout,
       });
-      const buf = Buffer.from(await res.body.arrayBuffer());
+      let buf = Buffer.alloc(0);
+      if (options.sink && (options.ok ?? [200]).includes(res.statusCode)) await feed(res.body, options.sink, res.statusCode);
+      else buf = Buffer.from(await res.body.arrayBuffer());
       this.#observer?.observe(endpoint, res.statusCode, (performance.now() - started) / 1000);
       return { status: res.statusCode, headers: res.headers, body: buf };
     } catch (err) {
+      if (err instanceof SinkFailure) {
+        // Coder answered, and the answer is not what the caller expects: its error, unchanged.
+        this.#observer?.observe(endpoint, err.status, (performance.now() - started) / 1000);
+        throw err.cause;
+      }
       if (canceled?.aborted && !timeout.aborted) {
         this.#observer?.observe(endpoint, 'canceled', (performance.now() - started) / 1000);
         throw this.#canceled(endpoint);
@@ -392,6 +401,35 @@ export class CoderClient {
       baseUrl: this.baseUrl,
     });
   }
+}
+
+/** What a CallOptions.sink threw, carried through #send's transport error handling. */
+class SinkFailure extends Error {
+  readonly status: number;
+
+  constructor(status: number, cause: unknown) {
+    super('the response sink failed', { cause });
+    this.status = status;
+  }
+}
+
+/** Feeds a body to a sink as it arrives; what the sink throws comes out as a SinkFailure. */
+async function feed(body: AsyncIterable<unknown>, sink: NonNullable<CallOptions['sink']>, status: number): Promise<void> {
+  const step = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      throw new SinkFailure(status, err);
+    }
+  };
+  for await (const chunk of body) {
+    step(() => {
+      sink.write(chunk as Buffer);
+    });
+  }
+  step(() => {
+    sink.end();
+  });
 }
 
 function expand(route: string, params: Record<string, string>): string {

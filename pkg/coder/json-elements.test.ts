@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { forEachArrayElement } from './json-elements.ts';
+import { ArrayElementStream, forEachArrayElement } from './json-elements.ts';
 
 function elements(text: string, key = 'workspaces'): unknown[] {
   const out: unknown[] = [];
@@ -88,7 +88,43 @@ describe('forEachArrayElement', () => {
     expect(() => elements('{"workspaces":[1]} trailing')).toThrow(SyntaxError);
   });
 
-  it('lets JSON.parse decide a repeated key (the last one wins)', () => {
-    expect(elements('{"workspaces":[1],"workspaces":[2]}')).toEqual([2]);
+  it('refuses what JSON.parse would refuse once the array has started, and a repeated key', () => {
+    expect(() => elements('{"workspaces":[1,]}')).toThrow(SyntaxError);
+    expect(() => elements('{"workspaces":[1],}')).toThrow(SyntaxError);
+    expect(() => elements('{"workspaces":[1 2]}')).toThrow(SyntaxError);
+    expect(() => elements('{"workspaces":[1],"workspaces":[2]}')).toThrow('"workspaces" appears twice in the JSON object');
+  });
+
+  it('reads the body in chunks of any size, parsing each element once', () => {
+    const next = random(7);
+    for (let n = 0; n < 200; n++) {
+      const list = Array.from({ length: Math.floor(next() * 6) }, () => value(next, 0));
+      const text = JSON.stringify({ count: list.length, workspaces: list, after: value(next, 1) }, null, next() < 0.3 ? 1 : undefined);
+      const bytes = Buffer.from(text, 'utf8');
+      const out: unknown[] = [];
+      const parse = jest.spyOn(JSON, 'parse');
+      try {
+        const stream = new ArrayElementStream('workspaces', (e) => out.push(e));
+        // Chunks split anywhere: inside strings, escapes, multi-byte characters, numbers, keys.
+        for (let at = 0; at < bytes.length; ) {
+          const size = 1 + Math.floor(next() * 40);
+          stream.write(bytes.subarray(at, at + size));
+          at += size;
+        }
+        stream.end();
+        expect(parse.mock.calls.length).toBe(list.length);
+      } finally {
+        parse.mockRestore();
+      }
+      expect(out).toEqual(list);
+    }
+  });
+
+  it('says where a body cut short ends', () => {
+    const stream = new ArrayElementStream('workspaces', () => undefined);
+    stream.write(Buffer.from('{"workspaces":[{"id":1},{"id"'));
+    expect(() => {
+      stream.end();
+    }).toThrow('unexpected end of JSON input after byte 24 (in element)');
   });
 });

@@ -7,27 +7,152 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
+/** Where the scan stands: between the top-level tokens it consumes whole. */
+type State = 'start' | 'firstMember' | 'member' | 'afterMember' | 'firstElement' | 'element' | 'afterElement' | 'end';
+
+/** The scan cannot go on until more bytes arrive. */
+const INCOMPLETE = -1;
+
 /**
- * The elements of the array under `key` in a JSON object, each parsed and handed to `map` on
- * its own, so only one element's parsed form is alive at a time (unless `each` keeps it).
+ * Hands each element of the array under `key` in a JSON object to `each`, parsed on its own, as
+ * the bytes arrive (`write`, then `end`): neither the text nor its parsed form is ever whole.
  *
  * Why not JSON.parse of the whole body: Coder's list of 10 000 workspaces is ≈ 25 MiB, and
- * parsing it whole holds the text and every parsed object at once (≈ +125 MiB peak in V8)
- * where element by element holds only what `each` keeps (≈ +30 MiB), for about the same
- * time. Streaming JSON libraries tokenize in JavaScript and took several times as long.
- * The scan only finds element boundaries (strings are skipped with Buffer#indexOf); every
- * element is still parsed by JSON.parse, and a body whose shape the scan does not recognise
- * is parsed whole, so it fails as JSON.parse fails.
+ * parsing it whole holds the bytes, the text and every parsed object at once (≈ +125 MiB in
+ * V8) where this holds one element at a time, for about the same time. Streaming JSON
+ * libraries tokenize every byte in JavaScript and took several times as long: this scan only
+ * finds element boundaries (strings are skipped with Buffer#indexOf), and each element is
+ * parsed by JSON.parse. Until the array starts the bytes are kept, so a body of another shape
+ * is parsed whole and fails as JSON.parse fails; after it, malformed input is a SyntaxError.
  */
-export function forEachArrayElement(body: Buffer, key: string, each: (element: unknown) => void): void {
-  const bounds = elementBounds(body, key);
-  if (!bounds) {
-    wholeElements(body, key).forEach((element) => {
-      each(element);
-    });
-    return;
+export class ArrayElementStream {
+  readonly #key: string;
+  readonly #each: (element: unknown) => void;
+  #state: State = 'start';
+  #pending: Buffer = Buffer.alloc(0);
+  /** Everything written, until the array starts (for the whole-body fallback). */
+  #held: Buffer[] | undefined = [];
+  /** False once the body is known not to be of the expected shape: it is only held then. */
+  #scanning = true;
+  #offset = 0;
+  #done = false;
+
+  constructor(key: string, each: (element: unknown) => void) {
+    this.#key = key;
+    this.#each = each;
   }
-  for (let i = 0; i < bounds.length; i += 2) each(JSON.parse(body.toString('utf8', bounds[i], bounds[i + 1])));
+
+  write(chunk: Buffer): void {
+    this.#held?.push(chunk);
+    if (!this.#scanning) return;
+    const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    const stop = this.#scan(data);
+    this.#offset += stop;
+    this.#pending = data.subarray(stop);
+  }
+
+  end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#held) {
+      // The array never started: whatever this is, JSON.parse says what is wrong with it.
+      for (const element of wholeElements(Buffer.concat(this.#held), this.#key)) this.#each(element);
+      return;
+    }
+    if (this.#state !== 'end' || this.#pending.some((c) => !isSpace(c))) {
+      throw new SyntaxError(`unexpected end of JSON input after byte ${String(this.#offset)} (in ${this.#state})`);
+    }
+  }
+
+  /** Consumes whole tokens from `data`; returns where the first incomplete one starts. */
+  #scan(data: Buffer): number {
+    let i = 0;
+    for (;;) {
+      i = nextNonSpace(data, i);
+      if (i >= data.length) return i;
+      const c = data[i];
+      switch (this.#state) {
+        case 'start':
+          if (c !== OPEN_OBJECT) return this.#unexpected(data, i);
+          this.#state = 'firstMember';
+          i++;
+          break;
+        case 'firstMember':
+        case 'member': {
+          if (c === CLOSE_OBJECT && this.#state === 'firstMember') {
+            this.#state = 'end';
+            i++;
+            break;
+          }
+          if (c !== QUOTE) return this.#unexpected(data, i);
+          const keyEnd = skipString(data, i);
+          if (keyEnd === INCOMPLETE) return i;
+          const colon = nextNonSpace(data, keyEnd);
+          if (colon >= data.length) return i;
+          if (data[colon] !== COLON) return this.#unexpected(data, colon);
+          const value = nextNonSpace(data, colon + 1);
+          if (value >= data.length) return i;
+          if (data[value] === OPEN_ARRAY && data.toString('utf8', i + 1, keyEnd - 1) === this.#key) {
+            if (!this.#held) throw new SyntaxError(`"${this.#key}" appears twice in the JSON object`);
+            this.#held = undefined; // from here on, only the element being read is kept
+            this.#state = 'firstElement';
+            i = value + 1;
+            break;
+          }
+          const valueEnd = skipValue(data, value);
+          if (valueEnd === INCOMPLETE) return i;
+          this.#state = 'afterMember';
+          i = valueEnd;
+          break;
+        }
+        case 'afterMember':
+          if (c === COMMA) this.#state = 'member';
+          else if (c === CLOSE_OBJECT) this.#state = 'end';
+          else return this.#unexpected(data, i);
+          i++;
+          break;
+        case 'firstElement':
+        case 'element': {
+          if (c === CLOSE_ARRAY && this.#state === 'firstElement') {
+            this.#state = 'afterMember';
+            i++;
+            break;
+          }
+          const end = skipValue(data, i);
+          if (end === INCOMPLETE) return i;
+          this.#each(JSON.parse(data.toString('utf8', i, end)));
+          this.#state = 'afterElement';
+          i = end;
+          break;
+        }
+        case 'afterElement':
+          if (c === COMMA) this.#state = 'element';
+          else if (c === CLOSE_ARRAY) this.#state = 'afterMember';
+          else return this.#unexpected(data, i);
+          i++;
+          break;
+        case 'end':
+          return this.#unexpected(data, i);
+      }
+    }
+  }
+
+  /** A byte the expected shape does not allow: before the array, the whole-body parse decides. */
+  #unexpected(data: Buffer, at: number): number {
+    if (this.#held) {
+      // Stop scanning; end() parses everything held.
+      this.#scanning = false;
+      return data.length;
+    }
+    throw new SyntaxError(`unexpected ${JSON.stringify(String.fromCharCode(data[at] ?? 0))} at byte ${String(this.#offset + at)} of the JSON input`);
+  }
+}
+
+/** forEach over the elements of a whole body (see ArrayElementStream). */
+export function forEachArrayElement(body: Buffer, key: string, each: (element: unknown) => void): void {
+  const stream = new ArrayElementStream(key, each);
+  stream.write(body);
+  stream.end();
 }
 
 function wholeElements(body: Buffer, key: string): unknown[] {
@@ -37,82 +162,55 @@ function wholeElements(body: Buffer, key: string): unknown[] {
   return value;
 }
 
-/** The index after the string starting at `start` (its opening quote), or -1 when unterminated. */
-function skipString(body: Buffer, start: number): number {
+/** The index after the string starting at `start` (its opening quote), or INCOMPLETE. */
+function skipString(data: Buffer, start: number): number {
   let end = start;
   for (;;) {
-    end = body.indexOf(QUOTE, end + 1);
-    if (end < 0) return -1;
+    end = data.indexOf(QUOTE, end + 1);
+    if (end < 0) return INCOMPLETE;
     let backslashes = 0;
-    while (body[end - 1 - backslashes] === BACKSLASH) backslashes++;
+    while (data[end - 1 - backslashes] === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return end + 1;
   }
 }
 
 /**
- * Start/end offsets of the elements of the top-level member `key` (an array), or undefined
- * when the body is not shaped so (or the scan cannot tell): the caller then parses it whole.
+ * The index after the value starting at `start`, or INCOMPLETE. Objects and arrays are
+ * matched by depth (strings skipped); numbers and literals end at a delimiter, so one that
+ * reaches the end of the data may continue in the next chunk. Validity is JSON.parse's job.
  */
-function elementBounds(body: Buffer, key: string): number[] | undefined {
-  let i = body.indexOf(OPEN_OBJECT);
-  if (i < 0 || body.subarray(0, i).some((c) => !isSpace(c))) return undefined;
+function skipValue(data: Buffer, start: number): number {
+  const first = data[start];
+  if (first === QUOTE) return skipString(data, start);
+  if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) {
+    let end = start;
+    while (end < data.length && !isDelimiter(data[end])) end++;
+    return end < data.length ? end : INCOMPLETE;
+  }
   let depth = 0;
-  // Top-level member names are read from the text after `{` or `,` at depth 1.
-  let expectKey = false;
-  let inTarget = false;
-  let found: number[] | undefined;
-  let elementStart = -1;
-  for (; i < body.length; i++) {
-    const c = body[i];
+  for (let i = start; i < data.length; i++) {
+    const c = data[i];
     if (c === QUOTE) {
-      const end = skipString(body, i);
-      if (end < 0) return undefined;
-      if (depth === 1 && expectKey) {
-        expectKey = false;
-        const colon = nextNonSpace(body, end);
-        if (body[colon] !== COLON) return undefined;
-        const value = nextNonSpace(body, colon + 1);
-        if (body.toString('utf8', i + 1, end - 1) === key && body[value] === OPEN_ARRAY) {
-          if (found) return undefined; // a repeated key: JSON.parse keeps the last, let it decide
-          found = [];
-          inTarget = true;
-          depth = 2;
-          i = value;
-          continue;
-        }
-        i = colon;
-        continue;
-      }
-      if (inTarget && depth === 2) {
-        found?.push(i, end); // a string element
-      }
+      const end = skipString(data, i);
+      if (end === INCOMPLETE) return INCOMPLETE;
       i = end - 1;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       depth++;
-      if (depth === 1) expectKey = true;
-      if (inTarget && depth === 3) elementStart = i;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      if (inTarget && depth === 3) found?.push(elementStart, i + 1);
-      depth--;
-      if (inTarget && depth === 1) inTarget = false;
-      if (depth === 0) return found && body.subarray(i + 1).every(isSpace) ? found : undefined;
-    } else if (c === COMMA && depth === 1) {
-      expectKey = true;
-    } else if (inTarget && depth === 2 && !isSpace(c) && c !== COMMA) {
-      // A number, true, false or null element: up to the next comma or the array's end.
-      let end = i;
-      while (end < body.length && body[end] !== COMMA && body[end] !== CLOSE_ARRAY && !isSpace(body[end] ?? 0)) end++;
-      found?.push(i, end);
-      i = end - 1;
+    } else if ((c === CLOSE_OBJECT || c === CLOSE_ARRAY) && --depth === 0) {
+      return i + 1;
     }
   }
-  return undefined;
+  return INCOMPLETE;
 }
 
-function nextNonSpace(body: Buffer, from: number): number {
+function nextNonSpace(data: Buffer, from: number): number {
   let i = from;
-  while (i < body.length && isSpace(body[i] ?? 0)) i++;
+  while (i < data.length && isSpace(data[i])) i++;
   return i;
+}
+
+function isDelimiter(c: number | undefined): boolean {
+  return c === COMMA || c === CLOSE_ARRAY || c === CLOSE_OBJECT || isSpace(c);
 }
 
 function isSpace(c: number | undefined): boolean {
