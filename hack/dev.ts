@@ -86,9 +86,9 @@ async function up(): Promise<void> {
   const coders = new Map([...fakes].map(([team, f]) => [team, { url: f.url, tokenFile: f.tokenFile }]));
   let real: RealCoderState | undefined;
   if (REAL_CODER) {
-    const dataDir = join(DEV, 'real-coder');
-    await rm(dataDir, { recursive: true, force: true }); // what a crashed run left behind
-    const { stop: _stop, ...state } = await startRealCoder({ detached: true, dataDir });
+    // Its data stays in a temp dir: as root, PostgreSQL runs as another user, who may not
+    // reach a directory inside this clone.
+    const { stop: _stop, ...state } = await startRealCoder({ detached: true });
     real = state;
     await writeFile(REAL_STATE, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     const tokenFile = join(DEV, `coder-token-${REAL_NAMESPACE}`);

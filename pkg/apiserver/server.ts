@@ -1,3 +1,4 @@
+import { Stream } from 'node:stream';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import type { ResourceInfo } from '../api/aggregation/v1alpha1/resources.ts';
@@ -135,38 +136,50 @@ export class APIServer {
         ctx.set('Retry-After', String(status.status.details.retryAfterSeconds));
       }
     } finally {
-      this.#inflight--;
-      this.#config.metrics.apiserverInflight.dec();
-      const seconds = (performance.now() - started) / 1000;
-      // Only served resources become label values: paths come from unauthenticated clients too.
-      const resource = !info.isResourceRequest ? 'nonresource' : this.#plurals.has(info.resource) ? info.resource : 'unknown';
-      const labels = { verb: info.isResourceRequest ? info.verb : 'other', resource, code: String(ctx.status) };
-      // A client that went away is not a server failure: counted apart (as kube-apiserver's
-      // apiserver_request_aborts_total), logged only at debug.
-      const gone = clientWentAway(ctx);
-      if (gone) this.#config.metrics.apiserverRequestAborts.inc({ verb: labels.verb, resource });
-      if (!HEALTH_PATHS.test(ctx.path)) {
-        if (!gone) {
-          this.#config.metrics.apiserverRequests.inc(labels);
-          this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);
-        }
-        // Like kube-apiserver's request log, successful requests are logged only at a
-        // verbosity one opts into (--log-level=debug); refusals and failures always.
-        const level = gone ? 'debug' : ctx.status >= 500 ? 'warn' : ctx.status >= 400 ? 'info' : 'debug';
-        if (this.#config.logger.isLevelEnabled(level)) {
-          this.#config.logger.log(level, 'request', {
-            method: ctx.method,
-            path: ctx.path,
-            verb: info.verb,
-            resource: info.resource || undefined,
-            namespace: info.namespace || undefined,
-            status: ctx.status,
-            durationMs: Math.round(seconds * 1000),
-            user: (ctx.state as State).user?.name,
-            form: (ctx.state as State).form,
-            ...(gone ? { clientGone: true } : {}),
-          });
-        }
+      // A streamed list is written after the handlers return: it is measured when it ends.
+      if (ctx.respond !== false && ctx.body instanceof Stream) {
+        ctx.res.once('close', () => {
+          this.#record(ctx, info, started, !ctx.res.writableFinished);
+        });
+      } else {
+        this.#record(ctx, info, started, false);
+      }
+    }
+  }
+
+  /** Metrics and the request log of one request; `cut`: the client left while its body was streamed. */
+  #record(ctx: Context, info: RequestInfo, started: number, cut: boolean): void {
+    this.#inflight--;
+    this.#config.metrics.apiserverInflight.dec();
+    const seconds = (performance.now() - started) / 1000;
+    // Only served resources become label values: paths come from unauthenticated clients too.
+    const resource = !info.isResourceRequest ? 'nonresource' : this.#plurals.has(info.resource) ? info.resource : 'unknown';
+    const labels = { verb: info.isResourceRequest ? info.verb : 'other', resource, code: String(ctx.status) };
+    // A client that went away is not a server failure: counted apart (as kube-apiserver's
+    // apiserver_request_aborts_total), logged only at debug.
+    const gone = cut || clientWentAway(ctx);
+    if (gone) this.#config.metrics.apiserverRequestAborts.inc({ verb: labels.verb, resource });
+    if (!HEALTH_PATHS.test(ctx.path)) {
+      if (!gone) {
+        this.#config.metrics.apiserverRequests.inc(labels);
+        this.#config.metrics.apiserverRequestDuration.observe(labels, seconds);
+      }
+      // Like kube-apiserver's request log, successful requests are logged only at a
+      // verbosity one opts into (--log-level=debug); refusals and failures always.
+      const level = gone ? 'debug' : ctx.status >= 500 ? 'warn' : ctx.status >= 400 ? 'info' : 'debug';
+      if (this.#config.logger.isLevelEnabled(level)) {
+        this.#config.logger.log(level, 'request', {
+          method: ctx.method,
+          path: ctx.path,
+          verb: info.verb,
+          resource: info.resource || undefined,
+          namespace: info.namespace || undefined,
+          status: ctx.status,
+          durationMs: Math.round(seconds * 1000),
+          user: (ctx.state as State).user?.name,
+          form: (ctx.state as State).form,
+          ...(gone ? { clientGone: true } : {}),
+        });
       }
     }
   }

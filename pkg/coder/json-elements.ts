@@ -23,7 +23,8 @@ const INCOMPLETE = -1;
  * libraries tokenize every byte in JavaScript and took several times as long: this scan only
  * finds element boundaries (strings are skipped with Buffer#indexOf), and each element is
  * parsed by JSON.parse. Until the array starts the bytes are kept, so a body of another shape
- * is parsed whole and fails as JSON.parse fails; after it, malformed input is a SyntaxError.
+ * is parsed whole and fails as JSON.parse fails; after it, a malformed structure or element is
+ * a SyntaxError. Other members of the object are skipped by their boundaries, not validated.
  */
 export class ArrayElementStream {
   readonly #key: string;

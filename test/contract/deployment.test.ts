@@ -1,6 +1,6 @@
 // Contract: deployment-wide endpoints, error envelopes, licensing per edition, and file
 // uploads, against the fake and a real Coder v2.30.0 (AGPL). See test/contract/README.md.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { CoderClient } from '../../pkg/coder/client.ts';
 import { CoderApiError } from '../../pkg/coder/errors.ts';
 import { packTar, readTar, startFakeCoder } from '../fakes/coderd/index.ts';
@@ -9,6 +9,9 @@ import { Api } from '../fakes/coderd/testutil.ts';
 import { OK_TF, TAR, keys, upload, uniqueName } from './helpers.ts';
 import { TARGETS, freshSeed, startTarget } from './targets.ts';
 import type { Target } from './targets.ts';
+
+// Real Terraform builds on a shared 2-core machine: each test gets more than the global 60 s.
+jest.setTimeout(180_000);
 
 const SIGNED_OUT = 'You are signed out or your session has expired. Please sign in again to continue.';
 const NOT_FOUND = 'Resource not found or you do not have access to this resource';
@@ -253,8 +256,8 @@ describe.each(TARGETS)('%s Coder', (name) => {
 
 /**
  * The fake's enterprise mode (its default, which product tests use) cannot be compared with a
- * real Coder here (the enterprise binary cannot be built offline); it is checked against what
- * REAL_CODER.md records for an unlicensed enterprise build.
+ * real Coder here (the enterprise binary cannot be built offline); it is checked against how an
+ * unlicensed enterprise coderd v2.30.0 answers (every feature not_entitled, licenses JSON null).
  */
 describe('fake Coder, enterprise edition without a license', () => {
   it('entitles nothing and lists licenses as JSON null', async () => {

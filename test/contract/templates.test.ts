@@ -1,10 +1,13 @@
 // Contract: template version imports (statuses, job.error, logs) and templates (name rules,
 // failed versions, deletion, metadata updates), against the fake and a real Coder v2.30.0.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Template, UpdateTemplateMeta } from '../../pkg/coder/types.ts';
 import { BROKEN_TF, OK_TF, createTemplate, createVersion, followBuild, followImport, importedVersion, keys, keysWithout, uniqueName } from './helpers.ts';
 import { TARGETS, startTarget } from './targets.ts';
 import type { Target } from './targets.ts';
+
+// Real Terraform builds on a shared 2-core machine: each test gets more than the global 60 s.
+jest.setTimeout(180_000);
 
 const IMPORT_ERROR = 'template import init error: initialize terraform: exit status 1';
 

@@ -1,11 +1,14 @@
 // Contract: workspaces and their builds (create, start/stop/delete sequences, conflicts,
 // deleted workspaces, lookups, paging and order, build logs, TTL and autostart), against the
 // fake and a real Coder v2.30.0.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Workspace, WorkspaceBuild } from '../../pkg/coder/types.ts';
 import { createTemplate, followBuild, keys, keysWithout, uniqueName } from './helpers.ts';
 import { TARGETS, startTarget } from './targets.ts';
 import type { Target } from './targets.ts';
+
+// Real Terraform builds on a shared 2-core machine: each test gets more than the global 60 s.
+jest.setTimeout(180_000);
 
 const NOT_FOUND = 'Resource not found or you do not have access to this resource';
 const ACTIVE = 'A workspace build is already active.';

@@ -5,7 +5,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { stringify } from 'yaml';
 import { kubectl, mustKubectl } from '../../hack/lib/cluster.ts';
 import { startRealCoder, type RealCoder } from '../../hack/lib/real-coder.ts';
@@ -15,6 +15,9 @@ import { eventually } from '../util/eventually.ts';
 import { coderCall } from '../util/out-of-band.ts';
 import { eligible as eligibleIn, serveNamespace } from './control-planes.ts';
 import { STACK_TIMEOUT_MS, clusterClient, stopStack } from './stack.ts';
+
+// Real Terraform builds on a shared 2-core machine: each test gets more than the global 60 s.
+jest.setTimeout(180_000);
 
 const REAL = 'real';
 const FAKE = 'beside';

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GZIP_THRESHOLD_BYTES } from '../../pkg/apiserver/compression.ts';
 import { defaultSeed } from '../fakes/coderd/index.ts';
+import { eventually } from '../util/eventually.ts';
 import { WORKSPACES, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -70,6 +71,18 @@ describe('gzip', () => {
     const short = await h.request('GET', `${WORKSPACES}?limit=10`, { http1: true });
     expect(short.headers['transfer-encoding']).toBeUndefined();
     expect(Number(short.headers['content-length'])).toBe(Buffer.byteLength(short.text));
+  });
+
+  it('counts a streamed list when it has been written, and leaves nothing in flight', async () => {
+    const listed = async () => {
+      const text = await h.metrics.registry.getSingleMetricAsString('coder_k8s_apiserver_requests_total');
+      return Number(/verb="list",resource="coderworkspaces",code="200"} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await listed();
+    const res = await h.request('GET', WORKSPACES, { http1: true });
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    await eventually('the list to be counted', async () => ((await listed()) === before + 1 ? true : undefined));
+    await eventually('nothing in flight', () => Promise.resolve(h.api.server.inflight === 0 || undefined));
   });
 
   it('leaves small responses alone', async () => {

@@ -62,16 +62,22 @@ export class LicenseReconciler {
         } else if (hash === current.licenseLastAppliedHash) {
           condition = { type, status: 'True', reason: 'Applied', message: 'the license in the Secret is applied' };
         } else {
-          try {
-            await coder.uploadLicense(license);
+          const uploaded = await coder.uploadLicense(license).then(
+            () => true,
+            (err: unknown) => {
+              if (!isCoderApiError(err) || err.statusCode === 0 || err.statusCode >= 500) throw err;
+              condition = { type, status: 'False', reason: 'LicenseRejected', message: `Coder rejected the license: ${err.describe()}` };
+              return false;
+            },
+          );
+          if (uploaded) {
             status.licenseLastApplied = now();
             status.licenseLastAppliedHash = hash;
             condition = { type, status: 'True', reason: 'Applied', message: 'uploaded the license from the Secret' };
-            // What the new license entitles.
-            entitlements = await coder.entitlements();
-          } catch (err) {
-            if (!isCoderApiError(err) || err.statusCode === 0 || err.statusCode >= 500) throw err;
-            condition = { type, status: 'False', reason: 'LicenseRejected', message: `Coder rejected the license: ${err.describe()}` };
+            // What the new license entitles. If Coder cannot say now, the next pass reads it:
+            // the upload itself is recorded either way, so it is not repeated.
+            const before = entitlements;
+            entitlements = await coder.entitlements().catch(() => before);
           }
         }
       }

@@ -297,7 +297,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
         const logs = await coder.templateVersionLogs(version.id).catch(() => undefined);
         if (!logs) continue;
         excerpt = failureExcerpt(logs);
-        this.#failures.set(key, excerpt);
+        // An empty excerpt may be a log read before its last lines landed: read it again next time.
+        if (excerpt.length > 0) this.#failures.set(key, excerpt);
       }
       failures.set(version.id, excerpt);
     }
