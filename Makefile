@@ -78,7 +78,7 @@ test: deps verify typecheck lint tools tools-coder dist ## Everything CI runs: g
 	npm test --silent -- --selectProjects unit integration contract
 	npm test --silent -- --selectProjects e2e --runInBand
 
-dev: deps tools ## Local control plane + fake Coder + coder-k8s behind an APIService; writes .dev/kubeconfig
+dev: deps tools $(if $(filter 1,$(REAL_CODER)),tools-coder) ## Local control plane + fake Coders + coder-k8s behind an APIService; writes .dev/kubeconfig. REAL_CODER=1 adds namespace real on a real coderd (and runs make tools-coder)
 	$(NODE) hack/dev.ts up
 
 dev-down: deps ## Stop what `make dev` started (state stays in .dev/)

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT, clusterDown, mustKubectl, waitForOpenAPI } from './lib/cluster.ts';
 import { stringify } from 'yaml';
 import { alive, freePort, startLogged, terminate, waitFor } from './lib/process.ts';
-import { startRealCoder, stopRealCoder, type RealCoderState } from './lib/real-coder.ts';
+import { readRecordedRealCoder, recordRealCoder, startRealCoder, stopRecordedRealCoder, type RealCoderState } from './lib/real-coder.ts';
 import { startStack } from './lib/stack.ts';
 
 const DEV = join(ROOT, '.dev');
@@ -22,11 +22,6 @@ const PID_FILES: Record<string, string> = {
 
 const REAL_CODER = process.env.REAL_CODER === '1';
 const REAL_NAMESPACE = 'real';
-const REAL_STATE = join(DEV, 'real-coder.json');
-
-async function readRealCoder(): Promise<RealCoderState | undefined> {
-  return existsSync(REAL_STATE) ? (JSON.parse(await readFile(REAL_STATE, 'utf8')) as RealCoderState) : undefined;
-}
 
 async function readPid(file: string): Promise<number | undefined> {
   if (!existsSync(file)) return undefined;
@@ -69,7 +64,7 @@ async function up(): Promise<void> {
     const pid = await readPid(file);
     (pid && alive(pid) ? running : stopped).push(name);
   }
-  const recorded = await readRealCoder();
+  const recorded = await readRecordedRealCoder();
   if (REAL_CODER || recorded) (recorded && alive(recorded.coderPid) ? running : stopped).push('real-coder');
   if (stopped.length === 0) {
     console.log(`the dev environment is already running (${running.join(', ')}); \`make dev-down\` first to restart. KUBECONFIG=.dev/kubeconfig`);
@@ -88,9 +83,8 @@ async function up(): Promise<void> {
   if (REAL_CODER) {
     // Its data stays in a temp dir: as root, PostgreSQL runs as another user, who may not
     // reach a directory inside this clone.
-    const { stop: _stop, ...state } = await startRealCoder({ detached: true });
+    const state = await recordRealCoder(await startRealCoder({ detached: true }));
     real = state;
-    await writeFile(REAL_STATE, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     const tokenFile = join(DEV, `coder-token-${REAL_NAMESPACE}`);
     await writeFile(tokenFile, state.token, { mode: 0o600 });
     coders.set(REAL_NAMESPACE, { url: state.url, tokenFile });
@@ -156,10 +150,8 @@ async function down(): Promise<void> {
     }
     await rm(file, { force: true });
   }
-  const real = await readRealCoder();
+  const real = await stopRecordedRealCoder();
   if (real) {
-    await stopRealCoder(real);
-    await rm(REAL_STATE, { force: true });
     console.log(`stopped the real Coder (pid ${real.coderPid}) and removed ${real.dataDir}`);
   }
   if (existsSync(join(DEV, 'cluster'))) {

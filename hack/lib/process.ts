@@ -63,12 +63,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` with backoff until it returns true or the deadline passes. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/**
+ * Polls `check` with backoff until it returns true or the deadline passes; when `process` (the
+ * one being waited for) exits first, fails at once rather than at the deadline.
+ */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, process?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   let last: unknown;
   while (Date.now() < deadline) {
+    if (process && (process.exitCode !== null || process.signalCode !== null)) {
+      throw new Error(`${what}: the process exited (${String(process.exitCode ?? process.signalCode)}) before it was ready`);
+    }
     try {
       if (await check()) return;
     } catch (err) {

@@ -1,25 +1,13 @@
 // A real coderd (AGPL v2.30.0, built by `hack/tools.sh ensure coder terraform`) on loopback,
 // with its own PostgreSQL cluster and data directory, for tests and developers.
 // Offline: terraform comes from PATH (the pinned build), nothing is downloaded at run time.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { ROOT } from './cluster.ts';
-import { freePort, startLogged, terminate, waitFor } from './process.ts';
-
-/** Short commands; `env`, when given, is the whole environment (process.ts's run() adds this process's to it). */
-async function exec(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
-  try {
-    return (await promisify(execFile)(cmd, args, { ...o, encoding: 'utf8' })).stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || (e.stdout ?? '').trim() || e.message}`, { cause: err });
-  }
-}
+import { freePort, mustRun, startLogged, terminate, waitFor } from './process.ts';
 
 export interface RealCoderOptions {
   /** A new (or empty) directory for everything (PostgreSQL cluster, HOME, logs); a temp dir by default. Removed by stop(). */
@@ -56,7 +44,7 @@ export interface RealCoder extends RealCoderState {
 const OWNER = { email: 'admin@coder-k8s.test', username: 'admin', name: 'Admin' };
 
 async function toolPath(tool: string): Promise<string> {
-  return (await exec(join(ROOT, 'hack', 'tools.sh'), ['path', tool])).trim();
+  return (await mustRun(join(ROOT, 'hack', 'tools.sh'), ['path', tool])).trim();
 }
 
 /** The newest Debian PostgreSQL (/usr/lib/postgresql/<major>/bin). */
@@ -87,8 +75,8 @@ async function postgresUser(): Promise<{ wrap: (cmd: string, args: string[]) => 
   for (const name of ['postgres', 'nobody']) {
     let u: number, g: number;
     try {
-      u = Number(await exec('id', ['-u', name]));
-      g = Number(await exec('id', ['-g', name]));
+      u = Number(await mustRun('id', ['-u', name]));
+      g = Number(await mustRun('id', ['-g', name]));
     } catch {
       continue; // no such user
     }
@@ -121,6 +109,30 @@ export async function stopRealCoder(s: Pick<RealCoderState, 'coderPid' | 'postgr
   await rm(s.dataDir, { recursive: true, force: true });
 }
 
+/** The developers' detached real Coder (`node hack/real-coder.ts`, `make dev REAL_CODER=1`). */
+export const RECORDED_REAL_CODER = join(ROOT, '.dev', 'real-coder.json');
+
+export async function readRecordedRealCoder(): Promise<RealCoderState | undefined> {
+  return existsSync(RECORDED_REAL_CODER) ? (JSON.parse(await readFile(RECORDED_REAL_CODER, 'utf8')) as RealCoderState) : undefined;
+}
+
+/** Records a detached real Coder (with its owner token: mode 0600). */
+export async function recordRealCoder(coder: RealCoder): Promise<RealCoderState> {
+  const { stop: _stop, ...state } = coder;
+  await mkdir(dirname(RECORDED_REAL_CODER), { recursive: true });
+  await writeFile(RECORDED_REAL_CODER, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  return state;
+}
+
+/** Stops the recorded real Coder and forgets it; what it was, if any. */
+export async function stopRecordedRealCoder(): Promise<RealCoderState | undefined> {
+  const state = await readRecordedRealCoder();
+  if (!state) return undefined;
+  await stopRealCoder(state);
+  await rm(RECORDED_REAL_CODER, { force: true });
+  return state;
+}
+
 /**
  * Starts PostgreSQL and `coder server` (AGPL v2.30.0) on free 127.0.0.1 ports, creates the
  * first user and returns an owner API token. Needs `hack/tools.sh ensure coder terraform`
@@ -147,7 +159,7 @@ export async function startRealCoder(o: RealCoderOptions = {}): Promise<RealCode
       await chown(pgData, pgUser.uid, pgUser.gid);
     }
     const pgEnv = cleanEnv({ PATH: '/usr/bin:/bin', LANG: 'C', HOME: pgData });
-    await exec(...wrap(join(pgBin, 'initdb'), ['-D', pgData, '-U', 'coder', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']), {
+    await mustRun(...wrap(join(pgBin, 'initdb'), ['-D', pgData, '-U', 'coder', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']), {
       env: pgEnv,
       cwd: pgData,
     });
@@ -161,21 +173,18 @@ export async function startRealCoder(o: RealCoderOptions = {}): Promise<RealCode
       { detached: o.detached ?? false, env: pgEnv, cwd: pgData },
     );
     state.postgresPid = pg.pid ?? 0;
-    let pgExited = false;
-    pg.once('exit', () => {
-      pgExited = true;
-    });
     await waitFor(
       'PostgreSQL',
-      async () => {
-        if (pgExited) throw new Error(`postgres exited:\n${await logTail(pgLog)}`);
-        return exec(join(pgBin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(pgPort), '-U', 'coder', '-d', 'postgres']).then(
+      () =>
+        mustRun(join(pgBin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(pgPort), '-U', 'coder', '-d', 'postgres']).then(
           () => true,
           () => false,
-        );
-      },
+        ),
       timeoutMs,
-    );
+      pg,
+    ).catch(async (err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\npostgres log tail:\n${await logTail(pgLog)}`, { cause: err });
+    });
 
     // coder server: clean environment, the pinned terraform first on PATH, HOME in the data dir.
     await mkdir(home, { recursive: true });
@@ -204,18 +213,7 @@ export async function startRealCoder(o: RealCoderOptions = {}): Promise<RealCode
       }),
     });
     state.coderPid = coder.pid ?? 0;
-    let coderExited = false;
-    coder.once('exit', () => {
-      coderExited = true;
-    });
-    await waitFor(
-      'coder /api/v2/buildinfo',
-      async () => {
-        if (coderExited) throw new Error('coder server exited');
-        return (await fetch(`${url}/api/v2/buildinfo`)).ok;
-      },
-      timeoutMs,
-    );
+    await waitFor('coder /api/v2/buildinfo', async () => (await fetch(`${url}/api/v2/buildinfo`)).ok, timeoutMs, coder);
 
     if (o.firstUser === false) {
       const fresh: RealCoderState = { url, token: '', logFile, ...state };

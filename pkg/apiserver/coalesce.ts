@@ -27,7 +27,7 @@ export class ReadCoalescer<K, V> {
   readonly #next = new Map<K, SharedRead<V>>();
 
   run(key: K, read: () => Promise<V>): Promise<V> {
-    return this.#join(this.#next.get(key) ?? this.#schedule(key, read));
+    return this.#join(key, this.#next.get(key) ?? this.#schedule(key, read));
   }
 
   /** A read that begins now, or when the one in flight ends (the callers arriving meanwhile share it). */
@@ -44,7 +44,9 @@ export class ReadCoalescer<K, V> {
       pinned: false,
       promise: current
         ? current.promise.then(ignore, ignore).then(() => {
-            this.#next.delete(key);
+            if (this.#next.get(key) === shared) this.#next.delete(key);
+            // Everyone waiting for it left while it was queued: it never starts.
+            controller.signal.throwIfAborted();
             this.#inflight.set(key, shared);
             return begin();
           })
@@ -55,7 +57,7 @@ export class ReadCoalescer<K, V> {
     return shared;
   }
 
-  #join(shared: SharedRead<V>): Promise<V> {
+  #join(key: K, shared: SharedRead<V>): Promise<V> {
     const signal = cancellation();
     if (!signal) {
       shared.pinned = true;
@@ -72,7 +74,11 @@ export class ReadCoalescer<K, V> {
       };
       const gone = () => {
         leave();
-        if (shared.waiting === 0 && !shared.pinned) shared.controller.abort(new Error('every request waiting for this read ended'));
+        if (shared.waiting === 0 && !shared.pinned) {
+          shared.controller.abort(new Error('every request waiting for this read ended'));
+          // A queued read nobody waits for any more is not one a later caller may join.
+          if (this.#next.get(key) === shared) this.#next.delete(key);
+        }
         const why = signal.reason instanceof Error ? signal.reason.message : 'the request ended';
         reject(timeout(`the request ended before Coder answered its LIST: ${why}`));
       };

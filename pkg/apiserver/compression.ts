@@ -20,10 +20,11 @@ export async function compressLargeResponses(ctx: Context, next: Next): Promise<
   await next();
   const body: unknown = ctx.body;
   if (body === null || typeof body !== 'object' || Buffer.isBuffer(body) || typeof (body as { pipe?: unknown }).pipe === 'function') return;
+  ctx.vary('Accept-Encoding');
+  const gzipAccepted = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
   if (body instanceof StreamedList && body.length >= STREAM_MIN_ITEMS) {
-    ctx.vary('Accept-Encoding');
     const json = Readable.from(body.chunks());
-    if (ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') {
+    if (!gzipAccepted) {
       ctx.body = json;
       return;
     }
@@ -34,9 +35,8 @@ export async function compressLargeResponses(ctx: Context, next: Next): Promise<
   }
   // Encoded once: measured, sent, or compressed from the same bytes.
   const json = Buffer.from(JSON.stringify(body));
-  ctx.vary('Accept-Encoding');
   // The content type set with the object stays (a Buffer body does not change it).
-  if (json.length < GZIP_THRESHOLD_BYTES || ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') {
+  if (json.length < GZIP_THRESHOLD_BYTES || !gzipAccepted) {
     ctx.body = json;
     return;
   }

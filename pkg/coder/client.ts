@@ -310,8 +310,8 @@ export class CoderClient {
       this.#observer?.retried?.(endpoint, 'rate_limited');
       const canceled = cancellation();
       await sleep(waitMs, undefined, canceled ? { signal: canceled } : {}).catch(() => undefined);
-      // Gone before asking: the catch below reports it as canceled, as for a request cut short.
-      canceled?.throwIfAborted();
+      // Gone before asking again: canceled, as for a request cut short.
+      if (canceled?.aborted) throw this.#canceled(endpoint);
     }
   }
 

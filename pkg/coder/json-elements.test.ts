@@ -1,9 +1,12 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { ArrayElementStream, forEachArrayElement } from './json-elements.ts';
+import { ArrayElementStream } from './json-elements.ts';
 
+/** The elements of a whole body, written at once. */
 function elements(text: string, key = 'workspaces'): unknown[] {
   const out: unknown[] = [];
-  forEachArrayElement(Buffer.from(text, 'utf8'), key, (e) => out.push(e));
+  const stream = new ArrayElementStream(key, (e) => out.push(e));
+  stream.write(Buffer.from(text, 'utf8'));
+  stream.end();
   return out;
 }
 
@@ -45,7 +48,7 @@ function value(next: () => number, depth: number): unknown {
   return o;
 }
 
-describe('forEachArrayElement', () => {
+describe('ArrayElementStream', () => {
   it('hands over each element of the named top-level array, parsed', () => {
     const text = '{"count":2,"workspaces":[{"id":"a","b":{"c":[1,2]}},{"id":"b"}]}';
     expect(scanned(text)).toEqual({ out: reference(text), parses: 2 });

@@ -36,7 +36,6 @@ export class ArrayElementStream {
   /** False once the body is known not to be of the expected shape: it is only held then. */
   #scanning = true;
   #offset = 0;
-  #done = false;
 
   constructor(key: string, each: (element: unknown) => void) {
     this.#key = key;
@@ -53,8 +52,6 @@ export class ArrayElementStream {
   }
 
   end(): void {
-    if (this.#done) return;
-    this.#done = true;
     if (this.#held) {
       // The array never started: whatever this is, JSON.parse says what is wrong with it.
       for (const element of wholeElements(Buffer.concat(this.#held), this.#key)) this.#each(element);
@@ -147,13 +144,6 @@ export class ArrayElementStream {
     }
     throw new SyntaxError(`unexpected ${JSON.stringify(String.fromCharCode(data[at] ?? 0))} at byte ${String(this.#offset + at)} of the JSON input`);
   }
-}
-
-/** forEach over the elements of a whole body (see ArrayElementStream). */
-export function forEachArrayElement(body: Buffer, key: string, each: (element: unknown) => void): void {
-  const stream = new ArrayElementStream(key, each);
-  stream.write(body);
-  stream.end();
 }
 
 function wholeElements(body: Buffer, key: string): unknown[] {

@@ -2,8 +2,8 @@
 // polling that records every status a job goes through.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProvisionerJob, ProvisionerJobLog, TemplateVersion, WorkspaceBuild } from '../../pkg/coder/types.ts';
-import { FAIL_IMPORT_MARKER, SLOW_BUILD_MARKER, packTar } from '../fakes/coderd/index.ts';
-import type { Api, ApiResponse } from '../fakes/coderd/testutil.ts';
+import { FAIL_IMPORT_MARKER, SLOW_BUILD_MARKER } from '../fakes/coderd/index.ts';
+import { createVersion as createVersionOf, uploadFiles, type Api, type ApiResponse } from '../fakes/coderd/testutil.ts';
 
 /** Terraform's built-in resource (≥ 1.4): nothing to download, so a real Coder builds it offline. */
 export const OK_TF = 'resource "terraform_data" "x" {}\n';
@@ -36,18 +36,13 @@ export function upload(api: Api, data: Buffer, contentType: string | null): Prom
 }
 
 /** Uploads `main.tf` (plus a comment making the bytes unique) as a tar and returns the file id. */
-export async function uploadTemplate(api: Api, mainTf: string, salt = uniqueName('f')): Promise<string> {
-  const res = await upload(api, await packTar({ 'main.tf': `${mainTf}# ${salt}\n` }), TAR);
-  if (res.status !== 201 && res.status !== 200) throw new Error(`upload: ${String(res.status)} ${res.text}`);
-  return (res.body as { hash: string }).hash;
+export function uploadTemplate(api: Api, mainTf: string, salt = uniqueName('f')): Promise<string> {
+  return uploadFiles(api, { 'main.tf': `${mainTf}# ${salt}\n` });
 }
 
-/** POST /organizations/coder/templateversions from a template source; the 201 body. */
-export async function createVersion(api: Api, mainTf: string, extra: Record<string, unknown> = {}): Promise<TemplateVersion> {
-  const fileId = await uploadTemplate(api, mainTf);
-  const res = await api.post('/organizations/coder/templateversions', { storage_method: 'file', provisioner: 'terraform', file_id: fileId, tags: null, ...extra });
-  if (res.status !== 201) throw new Error(`create version: ${String(res.status)} ${res.text}`);
-  return res.body as TemplateVersion;
+/** POST /organizations/coder/templateversions from a template source (unique bytes); the 201 body. */
+export function createVersion(api: Api, mainTf: string, extra: Record<string, unknown> = {}): Promise<TemplateVersion> {
+  return createVersionOf(api, 'coder', { 'main.tf': `${mainTf}# ${uniqueName('f')}\n` }, extra);
 }
 
 const ACTIVE = new Set(['pending', 'running', 'canceling']);

@@ -53,10 +53,14 @@ function workspace(name: string, templateName: string, running?: boolean): strin
   });
 }
 
-async function versionsOf(name: string): Promise<number> {
+/** A template of organization coder, as Coder has it. */
+async function templateId(name: string): Promise<string> {
   const org = await inReal<{ id: string }>('GET', '/api/v2/organizations/coder');
-  const t = await inReal<{ id: string }>('GET', `/api/v2/organizations/${org.id}/templates/${name}`);
-  return (await inReal<unknown[]>('GET', `/api/v2/templates/${t.id}/versions`)).length;
+  return (await inReal<{ id: string }>('GET', `/api/v2/organizations/${org.id}/templates/${name}`)).id;
+}
+
+async function versionsOf(name: string): Promise<number> {
+  return (await inReal<unknown[]>('GET', `/api/v2/templates/${await templateId(name)}/versions`)).length;
 }
 
 beforeAll(async () => {
@@ -161,9 +165,7 @@ describe('a real Coder (v2.30.0, AGPL) behind kube-apiserver', () => {
       () => undefined,
     );
     try {
-      const org = await inReal<{ id: string }>('GET', '/api/v2/organizations/coder');
-      const t = await inReal<{ id: string }>('GET', `/api/v2/organizations/${org.id}/templates/e2e`);
-      await inReal('POST', '/api/v2/users/admin/workspaces', { name: 'direct', template_id: t.id });
+      await inReal('POST', '/api/v2/users/admin/workspaces', { name: 'direct', template_id: await templateId('e2e') });
       await eventually('the watch to see coder.admin.direct', () => Promise.resolve(seen.includes('ADDED coder.admin.direct') ? true : undefined), 60_000);
     } finally {
       request.abort();

@@ -22,3 +22,8 @@ export function failureExcerpt(logs: readonly ProvisionerJobLog[]): string[] {
   }
   return lines;
 }
+
+/** Coder's error (the step that failed) and, on the lines after it, the excerpt of the log. */
+export function failureMessage(error: string, excerpt: readonly string[]): string {
+  return [error, ...excerpt].filter(Boolean).join('\n');
+}

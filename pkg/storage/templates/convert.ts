@@ -3,12 +3,13 @@ import { API_VERSION, LABEL_ORGANIZATION, type CoderTemplate } from '../../api/a
 import { templateObjectName } from '../../api/aggregation/v1alpha1/names.ts';
 import type { Template, TemplateVersion } from '../../coder/types.ts';
 import { templateConditions } from '../conditions.ts';
+import { failureMessage } from './build-logs.ts';
 import { kubeTime } from '../time.ts';
 
 /** `failure`: the end of a failed build's log, after Coder's job.error (which names only the step). */
 export function buildState(version: TemplateVersion, failure: readonly string[] = []): BuildState {
   const state: BuildState = { versionID: version.id, versionName: version.name, status: version.job.status };
-  const message = [version.job.error, ...failure].filter(Boolean).join('\n');
+  const message = failureMessage(version.job.error ?? '', failure);
   if (message) state.message = message;
   const startedAt = kubeTime(version.job.started_at);
   if (startedAt) state.startedAt = startedAt;

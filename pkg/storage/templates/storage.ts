@@ -37,7 +37,7 @@ import {
   type FileLimits,
   type UnpackedFiles,
 } from '../template-files.ts';
-import { failureExcerpt } from './build-logs.ts';
+import { failureExcerpt, failureMessage } from './build-logs.ts';
 import { toCoderTemplate } from './convert.ts';
 import { TerminalVersionCache } from './version-cache.ts';
 
@@ -53,6 +53,9 @@ export interface TemplateStorageOptions {
 }
 
 const VERSION_MESSAGE = 'Published by coder-k8s';
+
+/** How long a failed version whose log said nothing (or could not be read) waits before it is read again. */
+const UNREAD_LOG_TTL_MS = 30_000;
 
 export class TemplateStorage implements Storage<CoderTemplate> {
   readonly info = CODER_TEMPLATE;
@@ -285,7 +288,8 @@ export class TemplateStorage implements Storage<CoderTemplate> {
 
   /**
    * The end of each failed version's log (Coder's job.error names only the step that failed),
-   * read once per version. Without the log (Coder failing now) a version reports job.error alone.
+   * read once per version. Without the log (Coder failing now) a version reports job.error alone,
+   * and the log is asked for again after UNREAD_LOG_TTL_MS, not on every read of the template.
    */
   async #failuresOf(coder: CoderClient, versions: readonly TemplateVersion[]): Promise<Map<string, readonly string[]>> {
     const failures = new Map<string, readonly string[]>();
@@ -295,10 +299,9 @@ export class TemplateStorage implements Storage<CoderTemplate> {
       let excerpt = this.#failures.get(key);
       if (!excerpt) {
         const logs = await coder.templateVersionLogs(version.id).catch(() => undefined);
-        if (!logs) continue;
-        excerpt = failureExcerpt(logs);
-        // An empty excerpt may be a log read before its last lines landed: read it again next time.
-        if (excerpt.length > 0) this.#failures.set(key, excerpt);
+        excerpt = logs ? failureExcerpt(logs) : [];
+        // An empty excerpt may be a log read before its last lines landed (or not read at all).
+        this.#failures.set(key, excerpt, excerpt.length > 0 ? {} : { ttl: UNREAD_LOG_TTL_MS });
       }
       failures.set(version.id, excerpt);
     }
@@ -492,8 +495,7 @@ function fullMeta(t: Template): UpdateTemplateMeta {
  * the step that failed; what was wrong (Terraform's diagnostic) is in the log.
  */
 function buildFailed(ref: ResourceRef, version: TemplateVersion, excerpt: readonly string[]): StatusError {
-  const summary = version.job.error ?? 'no error reported';
-  const detail = [summary, ...excerpt].join('\n');
+  const detail = failureMessage(version.job.error ?? 'no error reported', excerpt);
   return badRequest(`${ref.resource}.${ref.group} "${ref.name ?? ''}": template version ${version.name} build ${version.job.status}: ${detail}`, [
     { type: 'FieldValueInvalid', field: 'spec.files', message: excerpt.length > 0 ? detail : (version.job.error ?? version.job.status) },
   ]);
